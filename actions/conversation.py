@@ -1,0 +1,92 @@
+"""The conversation around the answers: the elder-mode switch, repeating the last answer, contacts."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from . import elder, replies
+from .resources import knowledge_base
+
+ELDER_ON = "好的，已换成长者模式。\n回答会更短、更简单。\n想换回来，请发“普通模式”。"
+ELDER_ON_HINT = "您可以问：老人吃饭、找工作、哪条路在修。"
+ELDER_OFF = "已换回普通模式，回答会更完整。想要简短的回答，请发“长者模式”。"
+
+
+class ActionSwitchMode(Action):
+    """Turn elder mode on or off (the slot lives in the tracker store, so it survives restarts)."""
+
+    def name(self) -> Text:
+        return "action_switch_mode"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        turn_on = tracker.get_intent_of_latest_message() == "elder_mode_on"
+        if turn_on:
+            dispatcher.utter_message(text=ELDER_ON, buttons=elder.BUTTONS[2:])
+            dispatcher.utter_message(text=ELDER_ON_HINT)
+        else:
+            dispatcher.utter_message(text=ELDER_OFF)
+        return [SlotSet("elder_mode", turn_on)]
+
+
+class ActionRepeatLast(Action):
+    """再说一遍: send the assistant's last answer again, exactly as it was."""
+
+    def name(self) -> Text:
+        return "action_repeat_last"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        for message in last_bot_turn(tracker.events):
+            data = message.get("data") or {}
+            dispatcher.utter_message(
+                text=message.get("text"),
+                buttons=data.get("buttons"),
+                json_message=data.get("custom"),
+            )
+            break
+        else:
+            dispatcher.utter_message(text="我们还没有开始聊。请问您想了解什么？")
+        return []
+
+
+def last_bot_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """The bot messages of the last turn before the current question, the answer (with a source) first."""
+    turns: List[List[Dict[Text, Any]]] = []
+    current: List[Dict[Text, Any]] = []
+    for event in events:
+        if event.get("event") == "user":
+            if current:
+                turns.append(current)
+            current = []
+        elif event.get("event") == "bot" and (event.get("text") or (event.get("data") or {}).get("custom")):
+            current.append(event)
+    if current:
+        turns.append(current)
+    if not turns:
+        return []
+    last = turns[-1]
+    return sorted(last, key=lambda e: not ((e.get("data") or {}).get("custom") or {}).get("source"))
+
+
+class ActionGiveContacts(Action):
+    """打电话问: the staff-kept contacts for the conversation's topic."""
+
+    def name(self) -> Text:
+        return "action_give_contacts"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
+        lines = ["可以打这些电话咨询："]
+        for c in contacts[:3]:
+            where = f"，地址：{c['address']}" if c.get("address") else ""
+            hours = f"（{c['hours']}）" if c.get("hours") else ""
+            lines.append(f"{c['name']}：{c['phone']}{hours}{where}")
+        if len(lines) == 1:
+            lines.append(replies.contact_text([]))
+        dispatcher.utter_message(text="\n".join(lines))
+        return []

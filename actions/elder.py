@@ -1,0 +1,120 @@
+"""Elder mode: short, plain answers made by deterministic rules from the same passage.
+
+Rules: the key fact first (the clause that holds what was asked); one idea per sentence; no sentence over 30
+characters; the whole reply at most 60% of the standard one; names and numbers copied exactly (a long clause is
+cut only between list items or jieba words, never inside a name); a staff-written plain version wins.
+"""
+from __future__ import annotations
+
+import re
+
+from knowledge import segment
+
+MAX_SENTENCE = 30
+MAX_RATIO = 0.6
+BUTTONS = [
+    {"title": "再说一遍", "payload": "/repeat"},
+    {"title": "打电话问", "payload": "/ask_contact"},
+    {"title": "回到开头", "payload": "/what_can_you_do"},
+]
+_CLAUSE_END = re.compile(r"[，。；！？]")
+_LEADING_VERB = re.compile(
+    r"^(继续推进|积极推动|提升改造|大力推进|加快推进|全面落实|持续推进|继续加强|继续做好|加快|加强|推进|推动|提升|"
+    r"开展|举办|提供|鼓励|完善|完成|落实|做好|建设|打造|保障|促进|实施|推广|探索|深化|支持|扩大|提高)"
+)
+_VERB_WORDS = frozenset(_LEADING_VERB.pattern[2:-1].split("|"))
+
+
+def short_source_line(passage: dict) -> str:
+    year = passage.get("year")
+    return f"来源：{year}年工作计划" if year else f"来源：{passage['title']}"
+
+
+def contact_line(contacts: list[dict]) -> str:
+    phone = contacts[0]["phone"] if contacts else "12345"
+    return f"想问清楚，请打{phone}。"
+
+
+def reply_length(text: str) -> int:
+    """Length as a reader meets it: the text plus each button's label on a line of its own."""
+    return len(text) + sum(len(b["title"]) + 1 for b in BUTTONS)
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[“”\"‘’]", "", text)
+
+
+def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> list[str]:
+    """Cut a clause longer than `limit` into sentences that each stand alone.
+
+    A list governed by a verb (加强甲、乙、丙等工作) keeps the items that hold a key term, each with the verb;
+    any other clause is cut between jieba words, before a verb where one is near. Names are never cut.
+    """
+    if len(clause) <= limit:
+        return [clause]
+    items = clause.split("、")
+    verb = _LEADING_VERB.match(items[0])
+    if verb and len(items) > 1:
+        verb = verb.group(1)
+        keyed = [i for i in items if any(t in _plain(i) for t in key_terms)] or items[:1]
+        pieces, current = [], ""
+        for item in keyed:
+            item = item if item.startswith(verb) else verb + item
+            joined = f"{current}、{item[len(verb):]}" if current else item
+            if len(joined) <= limit:
+                current = joined
+            else:
+                pieces.append(current)
+                current = item
+        pieces.append(current)
+        return [p for piece in pieces for p in _cut_words(piece, limit)]
+    return _cut_words(clause, limit)
+
+
+def _cut_words(text: str, limit: int) -> list[str]:
+    words = segment.cut(text)
+    pieces, current = [], ""
+    for word in words:
+        if current and len(current) + len(word) > limit:
+            pieces.append(current)
+            current = ""
+        elif current and word in _VERB_WORDS and len(current) >= limit * 2 // 3:
+            pieces.append(current)  # a verb late in a line starts the next sentence
+            current = ""
+        current += word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def key_clauses(text: str, key_terms: list[str]) -> list[str]:
+    """The passage's clauses, those holding the most key terms first, ties in reading order."""
+    parts = clauses(text)
+    hits = [sum(1 for t in set(key_terms) if t and t in _plain(c)) for c in parts]
+    order = sorted(range(len(parts)), key=lambda i: (-(hits[i] > 0) * hits[i], i))
+    return [parts[i] for i in order]
+
+
+def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: int,
+                        contacts: list[dict], ratio: float = MAX_RATIO - 0.05) -> str:
+    """The elder-mode reply for a passage: at most `ratio` of `standard_length`, buttons included.
+
+    The margin below MAX_RATIO leaves room for a staff-written plain version that runs slightly long.
+    """
+    tail = [contact_line(contacts), short_source_line(passage)]
+    budget = int(standard_length * ratio) - reply_length("\n".join([""] + tail))
+    source = passage.get("plain") or passage["text"]
+    lines: list[str] = []
+    used = 0
+    for clause in key_clauses(source, key_terms):
+        pieces = [p.rstrip("。") + "。" for p in wrap(clause, key_terms)]
+        cost = sum(len(p) + 1 for p in pieces)
+        if lines and used + cost > budget:
+            break
+        lines.extend(pieces)
+        used += cost
+    return "\n".join(lines + tail)

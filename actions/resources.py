@@ -1,0 +1,30 @@
+"""The action server's long-lived resources, opened once at startup and shared by every action."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from knowledge import segment
+from knowledge.questions import QuestionLog
+from knowledge.search import KnowledgeBase
+from knowledge.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The read-only knowledge base, with jieba initialized with the district dictionary first."""
+    settings = get_settings()
+    segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)
+    kb = KnowledgeBase.from_path(settings.kb_path)
+    try:
+        kb.snapshot()  # warm: the first resident should not wait for the load
+    except Exception as error:  # a missing file is reported to the resident per question, not here
+        logger.error("knowledge base not loaded yet: %s", error)
+    return kb
+
+
+@functools.lru_cache(maxsize=1)
+def question_log() -> QuestionLog:
+    return QuestionLog(get_settings().questions_path)

@@ -1,0 +1,66 @@
+"""jieba, set up once per process with the district dictionary.
+
+jieba is global state: the dictionary is loaded before serving and never changed while serving. Rasa's
+JiebaTokenizer loads the same folder (`dictionary_path` in config.yml), so the NLU and the search split a
+question the same way.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+_lock = threading.Lock()
+_loaded: set[Path] = set()
+_initialized = False
+
+
+def init_jieba(dict_dir: Path | None = None, cache_dir: Path | None = None) -> None:
+    """Initialize jieba (1-3 s the first time) and load every user dictionary file in `dict_dir`.
+
+    Safe to call again: each folder is loaded once per process.
+    """
+    global _initialized
+    import jieba
+
+    with _lock:
+        if not _initialized:
+            jieba.setLogLevel(logging.WARNING)
+            if cache_dir is not None:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                jieba.dt.tmp_dir = str(cache_dir)
+            jieba.initialize()
+            _initialized = True
+        if dict_dir is not None:
+            dict_dir = Path(dict_dir).resolve()
+            if dict_dir not in _loaded and dict_dir.is_dir():
+                for path in sorted(dict_dir.iterdir()):
+                    if path.is_file():
+                        jieba.load_userdict(str(path))
+                _loaded.add(dict_dir)
+
+
+def add_words(words) -> None:
+    """Teach jieba words in this process only (used at ingest, before a dictionary file exists)."""
+    import jieba
+
+    init_jieba()
+    for word in words:
+        if word and " " not in word:
+            jieba.add_word(word, freq=2000)
+
+
+def cut(text: str) -> list[str]:
+    """Precise-mode words of `text`, spaces dropped."""
+    import jieba
+
+    init_jieba()
+    return [w for w in jieba.cut(text) if w.strip()]
+
+
+def cut_for_index(text: str) -> list[str]:
+    """Search-mode words (long words and their dictionary sub-words), for the full-text index."""
+    import jieba
+
+    init_jieba()
+    return [w for w in jieba.cut_for_search(text) if w.strip() and any(c.isalnum() for c in w)]

@@ -1,0 +1,115 @@
+"""The knowledge base: one SQLite file, schema kept by recorded sqlite-utils migrations.
+
+Writers open it with `open_for_writing` (WAL, migrations applied, one transaction per change); the bot opens it
+with `open_read_only`, so a staff write can never make a resident's question fail.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("westbot-knowledge")
+
+
+@migrations()
+def m001_documents_and_passages(db: sqlite_utils.Database) -> None:
+    db["documents"].create(
+        {
+            "id": int,
+            "title": str,
+            "source": str,
+            "published": str,
+            "year": int,
+            "content_hash": str,
+            "imported_at": str,
+        },
+        pk="id",
+    )
+    db["documents"].create_index(["content_hash"], unique=True)
+    db["passages"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "seq": int,
+            "part_no": int,
+            "section": str,
+            "heading": str,
+            "text": str,
+            "plain": str,
+            "topics": str,  # JSON list of topic keys
+            "entities": str,  # JSON list of entity names
+            "heading_tokens": str,  # jieba words, space-separated: what FTS5 indexes
+            "tokens": str,
+            "status": str,  # active | retired
+            "valid_from": str,
+            "valid_to": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+        defaults={"status": "active"},
+    )
+    db["passages"].create_index(["document_id", "seq"])
+    db["passages"].enable_fts(
+        ["heading_tokens", "tokens"],
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 0",
+    )
+    db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row')")
+    db["entities"].create({"name": str, "type": str, "aliases": str}, pk="name")
+    db["contacts"].create(
+        {"id": int, "topic": str, "name": str, "phone": str, "hours": str, "address": str},
+        pk="id",
+    )
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_for_writing(path: Path, migration_set: Migrations = migrations) -> sqlite_utils.Database:
+    """Open (creating if needed) a database for a writer, with every migration of the set applied."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA busy_timeout=10000")
+    db.execute("PRAGMA foreign_keys=ON")
+    migration_set.apply(db)
+    return db
+
+
+def open_in_memory() -> sqlite_utils.Database:
+    """A fresh knowledge base in memory, every migration applied (tests)."""
+    db = sqlite_utils.Database(memory=True)
+    migrations.apply(db)
+    return db
+
+
+def open_read_only(path: Path) -> sqlite_utils.Database:
+    """Open the knowledge base read-only for serving. Raises FileNotFoundError if it was never built."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"knowledge base not found at {path}: run `make kb` or `kb build`")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=5000")
+    return sqlite_utils.Database(conn)
+
+
+def bump_version(db: sqlite_utils.Database) -> None:
+    """Mark the knowledge base as changed, so every reader reloads it on its next question."""
+    current = int(get_meta(db, "version", "0"))
+    db["meta"].upsert({"key": "version", "value": str(current + 1)}, pk="key")
+
+
+def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    if not db["meta"].exists():
+        return default
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default

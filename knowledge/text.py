@@ -1,0 +1,107 @@
+"""Text normalization shared by the NLU pipeline, the search and the ingest.
+
+`normalize_question` turns what a resident typed into the plain simplified Mandarin the plan is written in:
+full-width forms folded (NFKC), Cantonese words replaced from a data table, traditional characters converted
+with OpenCC, emoji and control characters dropped, runs of punctuation collapsed.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from .settings import DATA_DIR
+
+MAX_QUESTION_CHARS = 500
+
+_EMOJI = re.compile(
+    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0001F900-\U0001F9FF\U00002B00-\U00002BFF"
+    "\uFE00-\uFE0F\u200B-\u200F\u2060-\u206F\U000E0000-\U000E007F]+"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_REPEATED_PUNCT = re.compile(r"([!?.,;:~。！？，、；：…·\-_=*#])\1+")
+_SPACES = re.compile(r"\s+")
+_MARKUP = re.compile(r"<[^>]{0,200}>")
+
+
+@functools.lru_cache(maxsize=1)
+def _opencc():
+    import opencc  # imported lazily: nothing heavy happens at import time
+
+    return opencc.OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=1)
+def cantonese_table() -> tuple[tuple[str, str], ...]:
+    """The Cantonese -> Mandarin pairs from `data/cantonese.tsv`, longest key first."""
+    pairs = []
+    for line in (DATA_DIR / "cantonese.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, value = line.partition("\t")
+        if key and value:
+            pairs.append((key.strip(), value.strip()))
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+@functools.lru_cache(maxsize=1)
+def _cantonese_pattern() -> tuple[re.Pattern, dict[str, str]]:
+    table = dict(cantonese_table())
+    pattern = re.compile("|".join(re.escape(k) for k, _ in cantonese_table()))
+    return pattern, table
+
+
+def replace_cantonese(text: str) -> str:
+    pattern, table = _cantonese_pattern()
+    return pattern.sub(lambda m: table[m.group(0)], text)
+
+
+def to_simplified(text: str) -> str:
+    return _opencc().convert(text)
+
+
+def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str:
+    """What a resident typed -> simplified Mandarin with half-width ASCII, ready for NLU and search.
+
+    Empty or non-string input gives "". Text past `limit` characters is cut: no question is that long.
+    """
+    if not isinstance(text, str):
+        return ""
+    text = text[: limit * 2]
+    text = unicodedata.normalize("NFKC", text)
+    text = _MARKUP.sub(" ", text)
+    text = _EMOJI.sub(" ", text)
+    text = _CONTROL.sub(" ", text)
+    # Cantonese before and after OpenCC: keys are written in both scripts, some only match one way.
+    text = replace_cantonese(text)
+    text = to_simplified(text)
+    text = replace_cantonese(text)
+    text = _REPEATED_PUNCT.sub(r"\1", text)
+    text = _SPACES.sub(" ", text).strip()
+    return text[:limit]
+
+
+def has_meaningful_text(text: str) -> bool:
+    """True when the text has at least one letter or digit (Chinese included)."""
+    return any(ch.isalnum() for ch in text)
+
+
+def fix_plan_punctuation(text: str) -> str:
+    """The scraped plan uses ASCII commas and colons inside Chinese; use the Chinese ones there.
+
+    A comma or colon between two digits (1,000 or 12:30) is left alone.
+    """
+    text = re.sub(r"(?<!\d),|,(?!\d)", "，", text)
+    text = re.sub(r"(?<!\d):|:(?!\d)", "：", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff]);|;(?=[\u4e00-\u9fff])", "；", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff])\((?=[\u4e00-\u9fff])", "（", text)
+    text = re.sub(r"(?<=[\u4e00-\u9fff])\)", "）", text)
+    return text
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Chinese text after 。！？； keeping the punctuation; blank pieces dropped."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

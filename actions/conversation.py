@@ -23,7 +23,7 @@ class ActionSwitchMode(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn_on = tracker.get_intent_of_latest_message() == "elder_mode_on"
+        turn_on = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "elder_mode_on"
         if turn_on:
             dispatcher.utter_message(text=ELDER_ON, buttons=elder.BUTTONS[2:])
             dispatcher.utter_message(text=ELDER_ON_HINT)

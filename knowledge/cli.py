@@ -65,7 +65,10 @@ def search(db_path: Path, query: str, topic: str | None, limit: int):
     settings = get_settings()
     segment.init_jieba(settings.jieba_dict_dir)
     kb = KnowledgeBase.from_path(db_path)
-    hits = kb.search(query, topic=topic, limit=limit)
+    try:
+        hits = kb.search(query, topic=topic, limit=limit)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error))
     if not hits:
         click.echo("no passage matches")
     for hit in hits:

@@ -240,7 +240,12 @@ class KnowledgeBase:
         weights = []
         for g in query.groups:
             df = snap.df(g.alternatives)
-            idf = math.log(1 + n / (1 + df)) if df else unknown_idf
+            if df:
+                idf = math.log(1 + n / (1 + df))
+            else:
+                # Not in the plan at all: a rare word (比特币, 挂号) says the question is about something else;
+                # an everyday word (家里, 方便) says little.
+                idf = unknown_idf * (segment.rarity(g.label) if g.kind in ("word", "char") else 1.0)
             weights.append(idf * KIND_WEIGHT.get(g.kind, 1.0))
         total = sum(weights) or 1.0
         bm25 = self._bm25(query)

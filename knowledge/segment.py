@@ -64,3 +64,21 @@ def cut_for_index(text: str) -> list[str]:
 
     init_jieba()
     return [w for w in jieba.cut_for_search(text) if w.strip() and any(c.isalnum() for c in w)]
+
+
+# Self-information (-log p) of words in jieba's general dictionary: everyday words score about 8, rare ones 14.
+_COMMON_INFO, _RARE_INFO = 6.0, 14.0
+
+
+def rarity(word: str) -> float:
+    """How rare a word is in general Chinese, from 0.15 (everyday) to 1.0 (rare or unknown to jieba)."""
+    import math
+
+    import jieba
+
+    init_jieba()
+    freq = jieba.dt.FREQ.get(word, 0)
+    if freq <= 0:
+        return 1.0
+    info = math.log(jieba.dt.total / freq)
+    return min(1.0, max(0.15, (info - _COMMON_INFO) / (_RARE_INFO - _COMMON_INFO)))

@@ -76,7 +76,8 @@ def open_for_writing(path: Path, migration_set: Migrations = migrations) -> sqli
     """Open (creating if needed) a database for a writer, with every migration of the set applied."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+    # One writer connection may be handed between threads (the action server's executor); callers lock.
+    conn = sqlite3.connect(str(path), timeout=10, isolation_level=None, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=10000")

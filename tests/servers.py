@@ -1,0 +1,109 @@
+"""Start the real action server and Rasa on free ports, for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(Path(sys.executable).with_name("rasa"))
+MODEL = ROOT / "models" / "westbot.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+class Servers:
+    """An action server and a Rasa server sharing one tracker store in `workdir`."""
+
+    def __init__(self, workdir: Path, kb_path: Path, log_dir: Path | None = None):
+        self.workdir = workdir
+        self.rasa_port, self.actions_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "WESTBOT_KB": str(kb_path),
+            "WESTBOT_QUESTIONS": str(workdir / "questions.db"),
+            "MPLCONFIGDIR": str(workdir / "mpl"),
+        }
+        self.endpoints = workdir / "endpoints.yml"
+        self.endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n',
+            encoding="utf-8",
+        )
+        self.log_dir = log_dir or workdir
+        self.actions: subprocess.Popen | None = None
+        self.rasa: subprocess.Popen | None = None
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def start_actions(self) -> None:
+        self.actions = self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
+                                               "--port", str(self.actions_port)])
+        wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
+
+    def start_rasa(self) -> None:
+        self.rasa = self._spawn("rasa", [RASA, "run", "--model", str(MODEL), "--enable-api",
+                                         "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+                                         "--endpoints", str(self.endpoints),
+                                         "--credentials", str(ROOT / "credentials.yml")])
+        wait_for(f"{self.url}/", 240, self.rasa)
+
+    @staticmethod
+    def _stop(process: subprocess.Popen | None) -> None:
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop_rasa(self) -> None:
+        self._stop(self.rasa)
+
+    def stop_actions(self) -> None:
+        self._stop(self.actions)
+
+    def stop(self) -> None:
+        self.stop_rasa()
+        self.stop_actions()
+
+    def say(self, sender: str, message: str) -> list[dict]:
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        request = urllib.request.Request(f"{self.url}/webhooks/rest/webhook", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            return json.loads(response.read() or b"[]")

@@ -1,0 +1,153 @@
+"""The answer action with real Rasa SDK objects: what a resident would see, and the events it returns."""
+from __future__ import annotations
+
+import pytest
+import sqlite_utils
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import conversation, resources
+from actions.plan import ActionAnswerFromPlan
+
+
+@pytest.fixture(autouse=True)
+def use_test_kb(built_kb, tmp_path, monkeypatch):
+    monkeypatch.setenv("WESTBOT_KB", str(built_kb))
+    monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
+    resources.knowledge_base.cache_clear()
+    resources.question_log.cache_clear()
+    yield
+    resources.knowledge_base.cache_clear()
+    resources.question_log.cache_clear()
+
+
+def make_tracker(text, intent="ask_plan", confidence=0.9, entities=(), slots=None, events=None):
+    return Tracker(
+        sender_id="resident-1",
+        slots={"elder_mode": False, "last_topic": None, "last_entity": None, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": list(entities),
+        },
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def ask(text, **kwargs):
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFromPlan().run(dispatcher, make_tracker(text, **kwargs), {})
+    return dispatcher.messages, events
+
+
+def sources(messages):
+    return [m["custom"]["source"] for m in messages if (m.get("custom") or {}).get("source")]
+
+
+def text_of(messages):
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+async def test_an_answer_quotes_the_plan_with_its_source():
+    messages, events = await ask("老人家可以去哪里吃饭", intent="ask_elderly")
+    [source] = sources(messages)
+    assert source == {
+        "document": "西区2020年工作计划",
+        "published": "2020-02-06",
+        "section": "五、紧紧抓住人民这个核心",
+        "heading": "加大扶助弱势群体力度",
+        "passage_id": source["passage_id"],
+    }
+    reply = text_of(messages)
+    assert "长者助餐配餐服务" in reply
+    assert "来源：《西区2020年工作计划》五、紧紧抓住人民这个核心 · 加大扶助弱势群体力度" in reply
+    assert {"event": "slot", "name": "last_topic", "value": "elderly", "timestamp": None} in events
+
+
+async def test_an_old_plan_says_its_year_and_where_to_ask_now():
+    messages, _ = await ask("金沙路", intent="ask_roads")
+    reply = text_of(messages)
+    assert "这是2020年的工作计划" in reply and "12345" in reply
+
+
+async def test_a_question_the_plan_does_not_answer_is_declined_and_logged(tmp_path):
+    messages, events = await ask("明天会下雨吗", intent="out_of_scope", confidence=0.95)
+    assert not sources(messages)
+    reply = text_of(messages)
+    assert "没有讲到" in reply and "12345" in reply
+    assert events == []
+    rows = list(sqlite_utils.Database(tmp_path / "questions.db")["questions"].rows)
+    assert [r["text"] for r in rows] == ["明天会下雨吗"]
+    assert rows[0]["outcome"] == "declined" and rows[0]["sender"] != "resident-1"
+
+
+async def test_a_road_is_remembered_and_a_follow_up_uses_it():
+    _, events = await ask("粤信路会改造吗", intent="ask_roads")
+    assert {"event": "slot", "name": "last_entity", "value": "粤信路", "timestamp": None} in events
+    messages, _ = await ask("那条路什么时候修好", intent="ask_roads", slots={"last_entity": "粤信路", "last_topic": "roads"})
+    assert "粤信路" in text_of(messages) and sources(messages)
+
+
+async def test_a_new_entity_in_a_follow_up_wins_over_the_remembered_one():
+    messages, events = await ask("那金业路呢", intent="ask_roads", slots={"last_entity": "粤信路"})
+    assert "金业路" in text_of(messages)
+    assert {"event": "slot", "name": "last_entity", "value": "金业路", "timestamp": None} in events
+
+
+async def test_entities_from_the_nlu_are_used():
+    messages, _ = await ask("那边呢", intent="ask_roads", entities=[{"entity": "road", "value": "翠湾路"}])
+    assert "翠湾路" in text_of(messages)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀", "？？？"])
+async def test_nothing_to_read_gets_a_polite_prompt(text):
+    messages, events = await ask(text)
+    assert "请用文字" in text_of(messages)
+    assert not sources(messages) and events == []
+
+
+async def test_a_huge_message_is_answered_from_its_start():
+    messages, _ = await ask("金沙路什么时候修" + "啊" * 10_000, intent="ask_roads")
+    assert "只读了前500个字" in text_of(messages)
+    assert sources(messages)
+
+
+async def test_elder_mode_answer_is_short_with_big_buttons():
+    standard, _ = await ask("找工作", intent="ask_employment")
+    elder, _ = await ask("找工作", intent="ask_employment", slots={"elder_mode": True})
+    assert sources(elder)
+    titles = [b["title"] for m in elder for b in m.get("buttons") or []]
+    assert titles == ["再说一遍", "打电话问", "回到开头"]
+    assert len(text_of(elder)) + sum(len(t) + 1 for t in titles) <= 0.6 * len(text_of(standard))
+    assert all(len(s) <= 30 for s in text_of(elder).replace("。", "\n").split("\n"))
+
+
+async def test_switching_modes_sets_the_slot():
+    dispatcher = CollectingDispatcher()
+    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker("长者模式", intent="elder_mode_on"), {})
+    assert events == [{"event": "slot", "name": "elder_mode", "value": True, "timestamp": None}]
+    assert "长者模式" in text_of(dispatcher.messages)
+    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker("普通模式", intent="elder_mode_off"), {})
+    assert events[0]["value"] is False
+
+
+async def test_repeat_sends_the_last_answer_again():
+    earlier = [
+        {"event": "user", "text": "金沙路"},
+        {"event": "bot", "text": "答案", "data": {"custom": {"source": {"passage_id": 1}}, "buttons": None}},
+        {"event": "user", "text": "再说一遍"},
+    ]
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionRepeatLast().run(dispatcher, make_tracker("再说一遍", intent="repeat", events=earlier), {})
+    assert dispatcher.messages[0]["text"] == "答案"
+    assert dispatcher.messages[0]["custom"] == {"source": {"passage_id": 1}}
+
+
+async def test_contacts_come_from_the_knowledge_base():
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionGiveContacts().run(dispatcher, make_tracker("打电话问", intent="ask_contact"), {})
+    assert "12345" in text_of(dispatcher.messages)

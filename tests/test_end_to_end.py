@@ -1,0 +1,72 @@
+"""The whole bot: the real action server and Rasa on free ports, spoken to through the REST channel."""
+from __future__ import annotations
+
+import pytest
+
+from tests.servers import MODEL, Servers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bot(built_kb, tmp_path_factory):
+    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
+    servers = Servers(tmp_path_factory.mktemp("e2e"), built_kb)
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        yield servers
+    finally:
+        servers.stop()
+
+
+def text(messages):
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def source(messages):
+    return next((m["custom"]["source"] for m in messages if (m.get("custom") or {}).get("source")), None)
+
+
+def test_a_resident_conversation(bot):
+    greeting = bot.say("e2e-1", "你好")
+    assert "西区居民助手" in text(greeting) and source(greeting) is None
+
+    meals = bot.say("e2e-1", "老人家去边度食饭？")
+    assert "助餐" in text(meals)
+    assert source(meals)["document"] == "西区2020年工作计划"
+    assert source(meals)["heading"] == "加大扶助弱势群体力度"
+
+    road = bot.say("e2e-1", "粤信路会改造吗")
+    assert "粤信路" in text(road) and source(road)
+
+    follow_up = bot.say("e2e-1", "那个什么时候修好？")
+    assert "粤信路" in text(follow_up) and source(follow_up)
+
+    declined = bot.say("e2e-1", "广州塔门票多少钱")
+    assert source(declined) is None
+    assert "12345" in text(declined)
+
+
+@pytest.mark.parametrize("message", ["", "😀😀😀", "。。。", '"NEAR(*', "'; DROP TABLE passages; --",
+                                     "路" * 10_000, "<b>金沙路</b>"])
+def test_bad_input_gets_a_polite_reply(bot, message):
+    reply = bot.say("e2e-bad", message)
+    assert text(reply).strip(), message
+
+
+def test_elder_mode_is_short_and_survives_a_restart(bot):
+    standard = bot.say("e2e-std", "找工作")
+    assert "长者模式" in text(bot.say("e2e-elder", "长者模式"))
+    elder = bot.say("e2e-elder", "找工作")
+    assert source(elder)
+    assert len(text(elder)) < 0.6 * len(text(standard))
+    assert [b["title"] for m in elder for b in m.get("buttons") or []] == ["再说一遍", "打电话问", "回到开头"]
+
+    bot.stop_rasa()
+    bot.start_rasa()
+    again = bot.say("e2e-elder", "找工作")
+    assert text(again) == text(elder)
+
+    assert "普通模式" in text(bot.say("e2e-elder", "普通模式"))
+    assert text(bot.say("e2e-elder", "找工作")) == text(standard)

@@ -1,0 +1,106 @@
+"""Search: resident questions find the passage that answers them; questions the plan does not cover score low."""
+import hashlib
+
+import pytest
+
+from knowledge import store
+
+ANSWERABLE = [
+    ("家里老人想在社区吃午饭", "助餐"),
+    ("老人家行動唔方便，有冇人送飯", "配餐"),
+    ("我儿子大学刚毕业还没找到工作", "高校毕业生"),
+    ("四五十岁的人再就业有什么帮扶", "4050"),
+    ("今年修哪些马路", "裕福南路"),
+    ("沙朗市场旁边那条路会不会修", "沙朗市场侧道路"),
+    ("白改黑是什么工程", "白改黑"),
+    ("工資被拖欠點算", "劳动争议"),
+    ("一中铁城中学的教学质量", "铁城中学"),
+    ("服务业增加值目标", "服务业增加值增长4%"),
+    ("污水管要铺多长", "5.3公里"),
+    ("想参军入伍", "征兵"),
+    ("禁毒工作", "禁毒"),
+]
+NOT_IN_PLAN = [
+    "明天会不会刮台风",
+    "给我推荐一部好看的电影",
+    "中山到深圳的大巴几点开",
+    "苹果手机多少钱",
+    "红烧肉怎么做",
+    "zxcvbnm",
+]
+
+
+@pytest.mark.parametrize("question,expected", ANSWERABLE)
+def test_the_best_passage_answers_the_question(kb, question, expected):
+    hits = kb.search(question)
+    assert hits, question
+    best = hits[0]
+    assert expected in best.passage["text"].replace("“", "").replace("”", ""), (question, best.passage["text"])
+    assert best.coverage >= 0.6
+
+
+@pytest.mark.parametrize("question", NOT_IN_PLAN)
+def test_questions_outside_the_plan_score_low(kb, question):
+    hits = kb.search(question)
+    assert not hits or hits[0].coverage < 0.6, (question, hits[0].passage["text"])
+
+
+def test_topic_raises_passages_of_that_topic(kb):
+    plain = kb.search("服务", limit=3)
+    elderly = kb.search("服务", topic="elderly", limit=3)
+    assert "elderly" in elderly[0].passage["topics"]
+    assert elderly[0].score > plain[0].score or "elderly" in plain[0].passage["topics"]
+
+
+def test_entity_filter_keeps_only_passages_with_the_entity(kb):
+    hits = kb.search("建设", entities=["翠湾路"], only_entities=True, limit=10)
+    assert hits and all("翠湾路" in h.passage["entities"] for h in hits)
+
+
+def test_follow_up_entity_is_added_to_the_question(kb):
+    hits = kb.search("什么时候修好", entities=["粤信路"])
+    assert "粤信路" in hits[0].passage["text"]
+
+
+def test_scores_are_ranked(kb):
+    hits = kb.search("长者助餐配餐服务", limit=5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+BAD_INPUT = [
+    "",
+    " ",
+    "😀😀😀",
+    "？？？！！！",
+    '"',
+    "*",
+    "NEAR(金沙路 粤信路)",
+    "金沙路 OR 粤信路 AND NOT",
+    '"金沙路" NEAR/3 *',
+    "'; DROP TABLE passages; --",
+    "<script>alert(1)</script>",
+    "金沙路" * 2500,
+    "\x00\x01金沙路",
+]
+
+
+@pytest.mark.parametrize("question", BAD_INPUT)
+def test_bad_input_never_crashes_and_writes_nothing(kb_path, question):
+    from knowledge.search import KnowledgeBase
+
+    before = hashlib.sha256(kb_path.read_bytes()).hexdigest()
+    kb = KnowledgeBase.from_path(kb_path)
+    hits = kb.search(question)
+    assert isinstance(hits, list)
+    db = store.open_read_only(kb_path)
+    assert db.execute("SELECT count(*) FROM passages").fetchone()[0] > 100
+    db.conn.close()
+    assert hashlib.sha256(kb_path.read_bytes()).hexdigest() == before
+
+
+def test_the_serving_connection_cannot_write(built_kb):
+    import sqlite3
+
+    db = store.open_read_only(built_kb)
+    with pytest.raises(sqlite3.OperationalError):
+        db.execute("DELETE FROM passages")

@@ -1,0 +1,39 @@
+"""Normalization: what residents type becomes the plain simplified Mandarin the plan is written in."""
+import pytest
+
+from knowledge.text import fix_plan_punctuation, normalize_question
+
+CASES = [
+    ("有冇老人饭堂", "有没有老人饭堂"),
+    ("長者助餐服務", "长者助餐服务"),
+    ("點樣搵工", "怎样找工作"),
+    ("我個仔搵唔到工", "我个仔找不到工"),
+    ("金沙路幾時修好", "金沙路什么时候修好"),
+    ("佢哋喺邊度食飯", "他们在哪里吃饭"),
+    ("啲路仲未修好", "些路还没修好"),
+    ("呢條路係咪要改造", "这条路是不是要改造"),
+    ("ＡＢＣ１２３", "ABC123"),
+    ("金沙路？？？！！！", "金沙路?!"),
+    ("老人饭堂😀👍🏻", "老人饭堂"),
+    ("  多余   空格  ", "多余 空格"),
+    ("食品安全", "食品安全"),  # 食 alone is not Cantonese here
+    ("周边环境", "周边环境"),
+]
+
+
+@pytest.mark.parametrize("typed,expected", CASES)
+def test_normalize_question(typed, expected):
+    assert normalize_question(typed) == expected
+
+
+@pytest.mark.parametrize("value", [None, 3, "", "   "])
+def test_empty_or_odd_input_gives_empty_text(value):
+    assert normalize_question(value) == ""
+
+
+def test_long_input_is_cut():
+    assert len(normalize_question("路" * 10_000)) == 500
+
+
+def test_plan_punctuation():
+    assert fix_plan_punctuation("今年,我们:增长1,000元") == "今年，我们：增长1,000元"

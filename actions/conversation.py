@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import elder, replies
-from .resources import knowledge_base
+from .resources import knowledge_base, question_log
 
 ELDER_ON = "好的，已换成长者模式。\n回答会更短、更简单。\n想换回来，请发“普通模式”。"
 ELDER_ON_HINT = "您可以问：老人吃饭、找工作、哪条路在修。"
@@ -89,4 +89,30 @@ class ActionGiveContacts(Action):
         if len(lines) == 1:
             lines.append(replies.contact_text([]))
         dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+class ActionRecordFeedback(Action):
+    """👍 / 👎 on the last answer, kept for staff (`kb unanswered`)."""
+
+    def name(self) -> Text:
+        return "action_record_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        passage = tracker.get_slot("last_passage")
+        helpful = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "feedback_helpful"
+        if passage is None:
+            dispatcher.utter_message(text="谢谢！请先问一个问题，再告诉我回答有没有用。")
+            return []
+        asked = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        question = asked[-2] if len(asked) >= 2 else ""  # the one before this feedback
+        question_log().record_feedback(tracker.sender_id, int(passage), helpful, question)
+        if helpful:
+            dispatcher.utter_message(text="谢谢您的反馈！")
+        else:
+            contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
+            dispatcher.utter_message(
+                text=f"抱歉没帮上忙，工作人员会看到您的反馈。您也可以咨询{replies.contact_text(contacts)}。"
+            )
         return []

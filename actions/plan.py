@@ -79,8 +79,11 @@ class ActionAnswerFromPlan(Action):
             reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts)
             dispatcher.utter_message(text=reply, buttons=elder.BUTTONS, json_message=custom)
         else:
-            dispatcher.utter_message(text=standard, json_message=custom)
-        events = [SlotSet("last_topic", topic or next(iter(best.passage["topics"]), None))]
+            dispatcher.utter_message(text=standard, buttons=replies.FEEDBACK_BUTTONS, json_message=custom)
+        events = [
+            SlotSet("last_topic", topic or next(iter(best.passage["topics"]), None)),
+            SlotSet("last_passage", float(best.passage["id"])),
+        ]
         if query_entities:
             events.append(SlotSet("last_entity", query_entities[0]))
         return events

@@ -29,7 +29,7 @@ PREAMBLE_SECTION = "总体要求和目标"
 
 @dataclass
 class Passage:
-    part_no: int
+    part_no: int | None  # 0 for the preamble, 1-6 for the parts, None for passages staff add
     section: str
     heading: str
     text: str

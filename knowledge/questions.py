@@ -39,6 +39,15 @@ def m001_questions(db: sqlite_utils.Database) -> None:
     )
     db["questions"].create_index(["asked_at"])
 
+
+@migrations()
+def m002_feedback(db: sqlite_utils.Database) -> None:
+    db["feedback"].create(
+        {"id": int, "at": str, "sender": str, "passage_id": int, "helpful": int, "question": str},
+        pk="id",
+    )
+    db["feedback"].create_index(["passage_id"])
+
 MAX_LOGGED_CHARS = 500
 
 
@@ -53,10 +62,61 @@ class QuestionLog:
         self._db = None
         self._lock = threading.Lock()
 
+    def _write(self, table: str, row: dict) -> bool:
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = store.open_for_writing(self._path, migrations)
+                with self._db.atomic():
+                    self._db[table].insert(row)
+                return True
+            except (sqlite3.Error, OSError) as error:
+                logger.warning("could not write to the question log: %s", error)
+                self._db = None
+                return False
+
+    def _read(self) -> sqlite_utils.Database | None:
+        if not self._path.exists():
+            return None
+        db = store.open_for_writing(self._path, migrations)
+        return db
+
+    def record_feedback(self, sender: str, passage_id: int | None, helpful: bool, question: str = "") -> bool:
+        """A resident's 👍 (helpful) or 👎 on the answer taken from `passage_id`."""
+        return self._write("feedback", {
+            "at": store.now(),
+            "sender": pseudonym(sender or ""),
+            "passage_id": passage_id,
+            "helpful": 1 if helpful else 0,
+            "question": (question or "")[:MAX_LOGGED_CHARS],
+        })
+
+    def unanswered(self, limit: int = 30) -> list[dict]:
+        """Declined questions grouped by their text, with a count and the last time, newest first."""
+        db = self._read()
+        if db is None:
+            return []
+        rows = db.execute(
+            "SELECT text, count(*), max(asked_at), count(DISTINCT sender) FROM questions "
+            "GROUP BY text ORDER BY max(id) DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [dict(zip(["text", "count", "last_asked", "people"], r)) for r in rows]
+
+    def feedback_summary(self) -> list[dict]:
+        db = self._read()
+        if db is None:
+            return []
+        rows = db.execute(
+            "SELECT passage_id, sum(helpful), sum(1 - helpful), max(at) FROM feedback GROUP BY passage_id "
+            "ORDER BY max(at) DESC"
+        ).fetchall()
+        return [dict(zip(["passage_id", "up", "down", "last"], r)) for r in rows]
+
     def record(self, sender: str, text: str, intent: str | None, confidence: float | None,
                outcome: str, best_score: float | None) -> bool:
         """Keep one unanswered question. Returns False (and logs why) when it could not be written."""
-        row = {
+        return self._write("questions", {
             "asked_at": store.now(),
             "sender": pseudonym(sender or ""),
             "text": (text or "")[:MAX_LOGGED_CHARS],
@@ -64,15 +124,4 @@ class QuestionLog:
             "confidence": confidence,
             "outcome": outcome,
             "best_score": best_score,
-        }
-        with self._lock:
-            try:
-                if self._db is None:
-                    self._db = store.open_for_writing(self._path, migrations)
-                with self._db.atomic():
-                    self._db["questions"].insert(row)
-                return True
-            except (sqlite3.Error, OSError) as error:
-                logger.warning("could not log an unanswered question: %s", error)
-                self._db = None
-                return False
+        })

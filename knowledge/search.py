@@ -183,7 +183,7 @@ class KnowledgeBase:
         rows = db.execute(
             """
             SELECT p.id, p.document_id, p.seq, p.part_no, p.section, p.heading, p.text, p.plain, p.topics,
-                   p.entities, p.valid_from, p.valid_to, d.title, d.published, d.year
+                   p.entities, p.valid_from, p.valid_to, d.title, COALESCE(p.published, d.published), d.year
             FROM passages p JOIN documents d ON d.id = p.document_id
             WHERE p.status = 'active'
               AND (p.valid_from IS NULL OR p.valid_from = '' OR p.valid_from <= ?)

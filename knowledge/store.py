@@ -6,6 +6,7 @@ with `open_read_only`, so a staff write can never make a resident's question fai
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,6 +67,45 @@ def m001_documents_and_passages(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m002_staff_edits(db: sqlite_utils.Database) -> None:
+    """Staff edits: revisions for conflict checks, per-passage dates, a glossary and the change history."""
+    db["passages"].add_column("revision", int, not_null_default=1)
+    db["passages"].add_column("published", str)
+    db["documents"].add_column("kind", str, not_null_default="plan")
+    db["contacts"].add_column("updated_at", str)
+    db["glossary"].create({"term": str, "plain": str, "updated_at": str}, pk="term")
+    db["changes"].create(
+        {
+            "id": int,
+            "at": str,
+            "by": str,
+            "table_name": str,
+            "row_key": str,
+            "action": str,
+            "before": str,  # JSON of the row before, null when it was added
+            "after": str,  # JSON of the row after, null when it was deleted
+            "undo_of": int,
+            "undone_by": int,
+        },
+        pk="id",
+    )
+    db["changes"].create_index(["table_name", "row_key"])
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database):
+    """One staff change: BEGIN IMMEDIATE takes the write lock at once, so two writers queue, never interleave."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
 
 
 def now() -> str:

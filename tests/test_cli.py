@@ -40,3 +40,126 @@ def test_a_missing_knowledge_base_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["search", "--db", str(tmp_path / "none.db"), "金沙路"])
     assert result.exit_code != 0
     assert "knowledge base not found" in result.output and "kb build" in result.output
+
+
+# ---- staff commands, each through CliRunner against a private copy of the knowledge base
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def run(kb_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
+
+    def invoke(*args, input=None):
+        result = CliRunner().invoke(cli, [args[0], "--db", str(kb_path), *args[1:]] if args[0] not in
+                                    ("contacts", "glossary", "unanswered") else list(args), input=input)
+        return result
+
+    return invoke
+
+
+def test_add_show_edit_retire_history_undo(run):
+    added = run("add", "--topic", "roads", "--entity", "翠湾路", "--text", "翠湾路已于2026年10月1日通车。",
+                "--by", "李明")
+    assert added.exit_code == 0, added.output
+    pid = added.output.split("added passage ")[1].split(";")[0]
+    assert "翠湾路已于2026年10月1日通车" in run("show", pid).output
+    edited = run("edit", pid, "--text", "翠湾路已于2026年10月8日通车。", "--by", "王芳")
+    assert "revision 2" in edited.output
+    history = run("history", pid).output
+    assert "李明 add" in history and "王芳 edit" in history and "10月1日" in history and "10月8日" in history
+    edit_change = history.split("change ")[2].split(":")[0]
+    assert "undid change" in run("undo", edit_change).output
+    assert "10月1日" in run("show", pid).output
+    assert "retired passage" in run("retire", pid).output
+    assert f"{pid} [retired]" in run("list", "--status", "retired").output
+
+
+def test_edit_with_a_stale_revision_is_refused(run):
+    pid = run("add", "--topic", "roads", "--text", "测试路段明年施工。").output.split("added passage ")[1].split(";")[0]
+    run("edit", pid, "--text", "测试路段后年施工。")
+    refused = run("edit", pid, "--text", "测试路段今年施工。", "--expect-revision", "1")
+    assert refused.exit_code == 1
+    assert "Nothing was saved" in refused.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (("add", "--topic", "roads"), "--text is required"),
+    (("add", "--topic", "weather", "--text", "x"), "unknown topic"),
+    (("add", "--topic", "roads", "--text", "x", "--valid-to", "tomorrow"), "must be a date"),
+    (("show", "99999"), "no passage 99999"),
+    (("undo", "99999"), "no change 99999"),
+])
+def test_bad_commands_get_a_clear_message(run, args, message):
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_list_and_export(run, tmp_path):
+    assert "金沙路" in run("list", "--topic", "roads").output
+    out = tmp_path / "passages.json"
+    run("export", "--format", "json", "--output", str(out))
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert len(rows) > 100 and rows[0]["document"] == "西区2020年工作计划"
+    csv_text = run("export", "--format", "csv").output
+    assert csv_text.startswith("\ufeffid,document,published") and "裕福南路" in csv_text
+
+
+def test_import_text_and_html(run, tmp_path, plan_text):
+    again = tmp_path / "same.txt"
+    again.write_text(plan_text, encoding="utf-8")
+    assert "unchanged" in run("import", str(again)).output
+    page = tmp_path / "2021.html"
+    body = plan_text.replace("2020", "2021")
+    page.write_text("<html><body>" + "".join(f"<p>{l}</p>" for l in body.splitlines()) + "</body></html>",
+                    encoding="utf-8")
+    result = run("import", str(page))
+    assert "imported: document" in result.output and "西区2021年工作计划" in result.output
+
+
+def test_contacts_and_glossary_commands(kb_path):
+    runner = CliRunner()
+    db = ["--db", str(kb_path)]
+    added = runner.invoke(cli, ["contacts", "add", *db, "--topic", "elderly", "--name", "西区长者服务站",
+                                "--phone", "0760-88881234", "--hours", "8:30-17:30"])
+    assert added.exit_code == 0, added.output
+    listing = runner.invoke(cli, ["contacts", "list", *db]).output
+    assert "西区长者服务站 0760-88881234" in listing
+    cid = added.output.split()[-1]
+    edited = runner.invoke(cli, ["contacts", "edit", *db, cid, "--topic", "elderly", "--name", "西区长者服务站",
+                                 "--phone", "0760-88880000"])
+    assert "saved contact" in edited.output
+    assert "removed contact" in runner.invoke(cli, ["contacts", "remove", *db, cid]).output
+    assert runner.invoke(cli, ["glossary", "set", *db, "瓶颈路", "容易堵车的窄路"]).exit_code == 0
+    assert "瓶颈路: 容易堵车的窄路" in runner.invoke(cli, ["glossary", "list", *db]).output
+    assert "removed" in runner.invoke(cli, ["glossary", "remove", *db, "瓶颈路"]).output
+
+
+def test_unanswered_groups_and_counts(tmp_path):
+    from knowledge.questions import QuestionLog
+
+    path = tmp_path / "q.db"
+    log = QuestionLog(path)
+    for sender in ("a", "b", "a"):
+        log.record(sender, "垃圾分类怎么做", "ask_plan", 0.8, "declined", 0.3)
+    log.record("c", "今天下雨吗", "out_of_scope", 0.9, "declined", 0.0)
+    log.record_feedback("a", 67, True)
+    log.record_feedback("b", 67, False)
+    output = CliRunner().invoke(cli, ["unanswered", "--questions", str(path)]).output
+    lines = output.splitlines()
+    assert lines[0].split()[0] == "1x" and "今天下雨吗" in lines[0]
+    assert "3x" in lines[1] and "垃圾分类怎么做" in lines[1]
+    assert "passage 67: 1 / 1" in output
+
+
+def test_backup_and_restore_commands(run, tmp_path):
+    target = tmp_path / "b.db"
+    assert "backed up" in run("backup", str(target)).output
+    run("add", "--topic", "roads", "--text", "备份之后加的一条：测试路通车。")
+    restored = run("restore", str(target), "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert "备份之后" not in run("list", "--topic", "roads").output

@@ -1,9 +1,14 @@
 """The whole bot: the real action server and Rasa on free ports, spoken to through the REST channel."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import pytest
 
-from tests.servers import MODEL, Servers
+from tests.servers import MODEL, ROOT, Servers
 
 pytestmark = pytest.mark.slow
 
@@ -11,7 +16,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def bot(built_kb, tmp_path_factory):
     assert MODEL.exists(), "no trained model: run `make train` (make test does)"
-    servers = Servers(tmp_path_factory.mktemp("e2e"), built_kb)
+    work = tmp_path_factory.mktemp("e2e")
+    shutil.copy(built_kb, work / "knowledge.db")  # this module's staff edits stay in this module
+    servers = Servers(work, work / "knowledge.db")
     try:
         servers.start_actions()
         servers.start_rasa()
@@ -70,3 +77,27 @@ def test_elder_mode_is_short_and_survives_a_restart(bot):
 
     assert "普通模式" in text(bot.say("e2e-elder", "普通模式"))
     assert text(bot.say("e2e-elder", "找工作")) == text(standard)
+
+
+def test_a_staff_addition_is_answered_at_once(bot):
+    before = bot.say("e2e-staff", "翠湾路什么时候通车")
+    assert "2026年10月1日" not in text(before)
+    env = {**os.environ, "WESTBOT_KB": bot.env["WESTBOT_KB"], "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-m", "knowledge", "add", "--topic", "roads", "--entity", "翠湾路",
+         "--text", "翠湾路已于2026年10月1日全线通车。", "--by", "e2e"],
+        check=True, env=env, cwd=ROOT, capture_output=True,
+    )
+    after = bot.say("e2e-staff", "翠湾路什么时候通车")
+    assert "翠湾路已于2026年10月1日全线通车" in text(after)
+    assert source(after)["document"] == "西区居民助手补充信息"
+
+
+def test_feedback_is_kept_for_staff(bot):
+    bot.say("e2e-feedback", "金沙路")
+    thanks = bot.say("e2e-feedback", "/feedback_helpful")
+    assert "谢谢" in text(thanks)
+    import sqlite3
+
+    rows = sqlite3.connect(bot.env["WESTBOT_QUESTIONS"]).execute("SELECT passage_id, helpful FROM feedback").fetchall()
+    assert len(rows) == 1 and rows[0][1] == 1

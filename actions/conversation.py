@@ -13,22 +13,31 @@ from .resources import knowledge_base, question_log
 ELDER_ON = "好的，已换成长者模式。\n回答会更短、更简单。\n想换回来，请发“普通模式”。"
 ELDER_ON_HINT = "您可以问：老人吃饭、找工作、哪条路在修。"
 ELDER_OFF = "已换回普通模式，回答会更完整。想要简短的回答，请发“长者模式”。"
+VOICE_REPLIES = {
+    "voice_cantonese": ("yue", "好，长者模式的语音会用广东话读。想换回普通话，请发“讲普通话”。"),
+    "voice_mandarin": ("cmn", "好，长者模式的语音会用普通话读。"),
+}
 
 
 class ActionSwitchMode(Action):
-    """Turn elder mode on or off (the slot lives in the tracker store, so it survives restarts)."""
+    """Elder mode on or off, and the voice's language; slots live in the tracker store, so they survive restarts."""
 
     def name(self) -> Text:
         return "action_switch_mode"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        turn_on = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "elder_mode_on"
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent in VOICE_REPLIES:
+            lang, reply = VOICE_REPLIES[intent]
+            dispatcher.utter_message(text=reply)
+            return [SlotSet("voice_lang", lang)]
+        turn_on = intent == "elder_mode_on"
         if turn_on:
-            dispatcher.utter_message(text=ELDER_ON, buttons=elder.BUTTONS[2:])
+            dispatcher.utter_message(text=ELDER_ON, buttons=elder.BUTTONS[2:], json_message={"mode": "elder"})
             dispatcher.utter_message(text=ELDER_ON_HINT)
         else:
-            dispatcher.utter_message(text=ELDER_OFF)
+            dispatcher.utter_message(text=ELDER_OFF, json_message={"mode": "standard"})
         return [SlotSet("elder_mode", turn_on)]
 
 
@@ -115,4 +124,20 @@ class ActionRecordFeedback(Action):
             dispatcher.utter_message(
                 text=f"抱歉没帮上忙，工作人员会看到您的反馈。您也可以咨询{replies.contact_text(contacts)}。"
             )
+        return []
+
+
+class ActionAbout(Action):
+    """Which documents the answers come from, with their dates."""
+
+    def name(self) -> Text:
+        return "action_about"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        documents = knowledge_base().documents()
+        lines = ["我根据这些文件回答问题："]
+        lines += [f"· 《{d['title']}》（{d['source']}，{d['published']}发布）" for d in documents]
+        lines.append("文件里没有的，我会告诉您去哪里问。")
+        dispatcher.utter_message(text="\n".join(lines))
         return []

@@ -99,22 +99,54 @@ def key_clauses(text: str, key_terms: list[str]) -> list[str]:
     return [parts[i] for i in order]
 
 
+def explanations(piece: str, glossary: dict[str, str], done: set[str]) -> list[str]:
+    """Plain explanations of the glossary terms in `piece` not explained yet (a longer term hides its parts)."""
+    text, lines = _plain(piece), []
+    for term, plain in glossary.items():  # longest first
+        if term in text:
+            text = text.replace(term, "\0")
+            if term not in done:
+                done.add(term)
+                lines.append(f"{term}：{plain.rstrip('。')}。")
+    return lines
+
+
+def _block(clause: str, key_terms: list[str], glossary: dict[str, str], explained: set[str],
+           limit: int = MAX_SENTENCE - 1) -> tuple[list[str], set[str]]:
+    """A clause as elder sentences, each followed by explanations of its new glossary terms."""
+    block: list[str] = []
+    seen = set(explained)
+    for piece in wrap(clause, key_terms, limit):
+        sentence = piece.rstrip("。") + "。"
+        block += [sentence, *explanations(sentence, glossary, seen)]
+    return block, seen
+
+
 def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: int,
-                        contacts: list[dict], ratio: float = MAX_RATIO - 0.05) -> str:
+                        contacts: list[dict], glossary: dict[str, str] | None = None,
+                        ratio: float = MAX_RATIO - 0.05) -> str:
     """The elder-mode reply for a passage: at most `ratio` of `standard_length`, buttons included.
 
+    Every glossary term in the reply is explained on a line of its own right after the sentence that uses it.
     The margin below MAX_RATIO leaves room for a staff-written plain version that runs slightly long.
     """
+    glossary = glossary or {}
     tail = [contact_line(contacts), short_source_line(passage)]
     budget = int(standard_length * ratio) - reply_length("\n".join([""] + tail))
     source = passage.get("plain") or passage["text"]
     lines: list[str] = []
+    explained: set[str] = set()
     used = 0
     for clause in key_clauses(source, key_terms):
-        pieces = [p.rstrip("。") + "。" for p in wrap(clause, key_terms)]
-        cost = sum(len(p) + 1 for p in pieces)
+        block, seen = _block(clause, key_terms, glossary, explained)
+        cost = sum(len(line) + 1 for line in block)
+        if not lines and cost > budget and "、" in clause:
+            # The key fact alone is too long: keep only the list items that were asked about.
+            block, seen = _block(clause, key_terms, glossary, explained, limit=len(clause) - 1)
+            cost = sum(len(line) + 1 for line in block)
         if lines and used + cost > budget:
             break
-        lines.extend(pieces)
+        lines.extend(block)
+        explained = seen
         used += cost
     return "\n".join(lines + tail)

@@ -458,13 +458,14 @@ def undo(db_path: Path, by: str, change_id: int):
               help="Question log (default: $WESTBOT_QUESTIONS or var/questions.db).")
 @click.option("--limit", default=30, show_default=True, help="How many groups to show.")
 def unanswered(questions_path: Path | None, limit: int):
-    """What residents asked that the bot declined, grouped and counted, newest first; and their 👍/👎."""
+    """What residents asked that the bot declined or answered unsurely, grouped and counted, newest first; 👍/👎."""
     log = QuestionLog(questions_path or get_settings().questions_path)
     groups = log.unanswered(limit=limit)
     if not groups:
         click.echo("no unanswered questions")
     for g in groups:
-        click.echo(f"{g['count']:>4}x  last {g['last_asked']}  {g['text']}")
+        unsure = "" if g["outcome"] == "declined" else "  (answered, low confidence)"
+        click.echo(f"{g['count']:>4}x  last {g['last_asked']}  {g['text']}{unsure}")
     feedback = log.feedback_summary()
     if feedback:
         click.echo("feedback on answers (passage: 👍 / 👎):")

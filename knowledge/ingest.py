@@ -249,9 +249,21 @@ def seed_entities(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
+def seed_glossary(db: sqlite_utils.Database) -> int:
+    """Add the shipped glossary (terms staff already explained their own way are kept)."""
+    import yaml
+
+    raw = yaml.safe_load((catalog.DATA_DIR / "glossary.yml").read_text(encoding="utf-8")) or {}
+    rows = [{"term": str(t), "plain": str(p), "updated_at": store.now()} for t, p in raw.items()]
+    with db.atomic():
+        db["glossary"].insert_all(rows, pk="term", ignore=True)
+    return len(rows)
+
+
 def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) -> list[tuple[str, bool]]:
-    """Seed entities and the default contact, then import every document shipped in `documents_dir`."""
+    """Seed entities, glossary and the default contact, then import every document shipped in `documents_dir`."""
     seed_entities(db)
+    seed_glossary(db)
     if not db.execute("SELECT 1 FROM contacts LIMIT 1").fetchone():
         phone, _, name = default_contact.partition(" ")
         db["contacts"].insert({"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""})

@@ -97,11 +97,12 @@ class QuestionLog:
         if db is None:
             return []
         rows = db.execute(
-            "SELECT text, count(*), max(asked_at), count(DISTINCT sender) FROM questions "
+            "SELECT text, count(*), max(asked_at), count(DISTINCT sender), min(outcome) FROM questions "
             "GROUP BY text ORDER BY max(id) DESC LIMIT ?",
             [limit],
         ).fetchall()
-        return [dict(zip(["text", "count", "last_asked", "people"], r)) for r in rows]
+        # min(outcome): 'declined' sorts before 'low_confidence', so a text ever declined shows as declined.
+        return [dict(zip(["text", "count", "last_asked", "people", "outcome"], r)) for r in rows]
 
     def feedback_summary(self) -> list[dict]:
         db = self._read()

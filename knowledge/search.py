@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 import sqlite_utils
 
 from . import catalog, segment, store
+from .soundalike import SoundAlikeMatcher
 from .text import normalize_question, to_simplified
 
 # An entity named in a question matters more than a plain word; a lone character matters less.
@@ -73,6 +74,8 @@ class Snapshot:
     version: str
     passages: list[dict]
     matcher: catalog.EntityMatcher
+    sound_alike: SoundAlikeMatcher | None = None
+    glossary: dict[str, str] | None = None
     _df: dict[str, int] = field(default_factory=dict)
 
     def df(self, alternatives: tuple[str, ...]) -> int:
@@ -82,9 +85,15 @@ class Snapshot:
         return self._df[key]
 
 
-def analyze(question: str, matcher: catalog.EntityMatcher) -> Query:
-    """Read a question as term groups. The question may be raw resident text; it is normalized here."""
+def analyze(question: str, matcher: catalog.EntityMatcher,
+            sound_alike: SoundAlikeMatcher | None = None) -> Query:
+    """Read a question as term groups. The question may be raw resident text; it is normalized here.
+
+    With `sound_alike`, names typed with a character of the same sound (月信路) are read as the right name.
+    """
     text = match_form(normalize_question(question))
+    if sound_alike is not None:
+        text = _correct_sound_alikes(text, matcher, sound_alike)
     groups: list[TermGroup] = []
     mask = list(text)
     entities: list[str] = []
@@ -111,6 +120,26 @@ def analyze(question: str, matcher: catalog.EntityMatcher) -> Query:
     for g in groups:
         unique.setdefault(g.alternatives, g)
     return Query(text=text, groups=list(unique.values())[:MAX_GROUPS], entities=list(dict.fromkeys(entities)))
+
+
+def _correct_sound_alikes(text: str, matcher: catalog.EntityMatcher, sound_alike: SoundAlikeMatcher) -> str:
+    """Rewrite sound-alike names, unless that would cut into a name written right (长者住餐 may swallow 长者)."""
+    mentions = matcher.find(text)
+    for fix in reversed(sound_alike.find(text)):
+        cuts = any(m.start < fix.end and fix.start < m.end and not (fix.start <= m.start and m.end <= fix.end)
+                   for m in mentions)
+        if not cuts:
+            text = text[:fix.start] + fix.name + text[fix.end:]
+    return text
+
+
+def sound_alike_names(matcher: catalog.EntityMatcher) -> list[str]:
+    """The names typos are corrected to: every entity name and alias (roads, groups, programmes, places).
+
+    Resident phrases of synonyms.yml are left out: short everyday phrases (没工作, 涨多少) caught ordinary
+    questions (有什么工作, 增长多少) in benchmarks/soundalike.py.
+    """
+    return [s for e in matcher.entities for s in e.surfaces]
 
 
 def _synonym_phrases() -> list[tuple[str, tuple[str, ...]]]:
@@ -202,10 +231,12 @@ class KnowledgeBase:
             p["match_text"] = match_form(f"{p['heading'] or ''}。{p['text']}")
             passages.append(p)
         matcher = catalog.EntityMatcher(catalog.entities_from_rows(db["entities"].rows))
-        return Snapshot(version=version, passages=passages, matcher=matcher)
+        sound_alike = SoundAlikeMatcher(sound_alike_names(matcher))
+        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike)
 
     def analyze(self, question: str) -> Query:
-        return analyze(question, self.snapshot().matcher)
+        snap = self.snapshot()
+        return analyze(question, snap.matcher, snap.sound_alike)
 
     def search(
         self,
@@ -222,7 +253,7 @@ class KnowledgeBase:
         have them; with `only_topic` / `only_entities` the others are left out.
         """
         snap = self.snapshot()
-        query = analyze(question, snap.matcher)
+        query = analyze(question, snap.matcher, snap.sound_alike)
         extra = [e for e in entities if e not in query.entities]
         entity_by_name = {e.name: e for e in snap.matcher.entities}
         for name in extra:
@@ -298,6 +329,14 @@ class KnowledgeBase:
             [topic or "*"],
         ).fetchall()
         return [dict(zip(["topic", "name", "phone", "hours", "address"], r)) for r in rows]
+
+    def glossary(self) -> dict[str, str]:
+        """Staff-kept plain explanations of the plan's terms, longest term first."""
+        snap = self.snapshot()
+        if snap.glossary is None:
+            rows = self.db().execute("SELECT term, plain FROM glossary").fetchall()
+            snap.glossary = dict(sorted(rows, key=lambda r: -len(r[0])))
+        return snap.glossary
 
     def documents(self) -> list[dict]:
         rows = self.db().execute("SELECT id, title, source, published, year FROM documents ORDER BY published").fetchall()

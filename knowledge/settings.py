@@ -37,6 +37,37 @@ class Settings:
     )
 
 
+def _ids(value: str) -> frozenset[int]:
+    return frozenset(int(v) for v in value.replace(",", " ").split() if v.strip().lstrip("-").isdigit())
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """Settings of the front ends (Telegram relay, web page); none is needed to run locally without Telegram."""
+
+    rasa_url: str = field(default_factory=lambda: os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
+    rasa_timeout: float = field(default_factory=lambda: float(os.environ.get("RASA_TIMEOUT", "20")))
+    telegram_token: str = field(default_factory=lambda: os.environ.get("TELEGRAM_TOKEN", ""))
+    # python-telegram-bot's base_url, for a self-hosted Bot API server (or the offline stand-in in tests).
+    telegram_base_url: str = field(
+        default_factory=lambda: os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot")
+    )
+    telegram_staff_ids: frozenset[int] = field(default_factory=lambda: _ids(os.environ.get("TELEGRAM_STAFF_IDS", "")))
+    # Webhook mode when a public URL is set; long polling otherwise.
+    telegram_webhook_url: str = field(default_factory=lambda: os.environ.get("TELEGRAM_WEBHOOK_URL", ""))
+    telegram_webhook_secret: str = field(default_factory=lambda: os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""))
+    telegram_webhook_port: int = field(default_factory=lambda: int(os.environ.get("TELEGRAM_WEBHOOK_PORT", "8443")))
+    # Per person: at most this many messages in the window; more get a polite "slow down".
+    rate_limit_messages: int = field(default_factory=lambda: int(os.environ.get("RATE_LIMIT_MESSAGES", "8")))
+    rate_limit_seconds: float = field(default_factory=lambda: float(os.environ.get("RATE_LIMIT_SECONDS", "30")))
+    max_message_chars: int = field(default_factory=lambda: int(os.environ.get("MAX_MESSAGE_CHARS", "2000")))
+    voice_cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_VOICE_CACHE", ROOT / "var" / "voice"))
+
+
+def get_channel_settings() -> ChannelSettings:
+    return ChannelSettings()
+
+
 def get_settings() -> Settings:
     """Return the settings as the environment says now (tests may change it between calls)."""
     return Settings()

@@ -18,16 +18,23 @@ def sentences(text):
 
 
 def test_every_passage_follows_the_elder_rules(kb):
+    glossary = kb.glossary()
+    assert "白改黑" in glossary
     for p in passages(kb):
         standard = replies.standard_answer([Hit(p, 1.0, 1.0)], CONTACTS)
         key_terms = p["entities"][:2]
-        reply = elder.simplify_for_elders(p, key_terms, len(standard), CONTACTS)
+        reply = elder.simplify_for_elders(p, key_terms, len(standard), CONTACTS, glossary)
         shown = elder.reply_length(reply)
         assert shown <= 0.6 * len(standard), (p["id"], shown, len(standard))
         assert max(len(s) for s in sentences(reply)) <= 30, (p["id"], reply)
         assert reply.endswith(elder.short_source_line(p))
+        # Every glossary term used is explained on its own line.
+        body = [line for line in reply.split("\n")[:-2] if not _is_explanation(line, glossary)]
+        shown_terms = {t for t in glossary if any(t in elder._plain(line) for line in body)}
+        explained = {line.split("：")[0] for line in reply.split("\n") if _is_explanation(line, glossary)}
+        covered = {t for t in shown_terms if any(t in e for e in explained)}
+        assert covered == shown_terms, (p["id"], shown_terms - covered, reply)
         # Names and numbers are kept exactly: every piece of the reply is taken from the passage's own words.
-        body = reply.split("\n")[:-2]
         assert body, p["id"]
         for line in body:
             words = line.rstrip("。")
@@ -35,8 +42,22 @@ def test_every_passage_follows_the_elder_rules(kb):
             rest = words[len(verb.group(1)):] if verb else words
             for piece in rest.split("、"):
                 assert piece in p["text"], (p["id"], piece)
-        for number in re.findall(r"\d+(?:\.\d+)?%?", reply.split("\n想问清楚")[0]):
+        for number in re.findall(r"\d+(?:\.\d+)?%?", "\n".join(body)):
             assert number in p["text"]
+
+
+def _is_explanation(line, glossary):
+    term = line.split("：")[0]
+    return term in glossary and line == f"{term}：{glossary[term].rstrip('。')}。"
+
+
+def test_jargon_is_explained(kb):
+    roads = next(p for p in passages(kb) if "白改黑" in p["text"])
+    standard = replies.standard_answer([Hit(roads, 1.0, 1.0)], CONTACTS)
+    reply = elder.simplify_for_elders(roads, ["白改黑"], len(standard), CONTACTS, kb.glossary())
+    lines = reply.split("\n")
+    assert "白改黑" in lines[0]
+    assert lines[1] == "白改黑：把水泥路面改铺成沥青路面。"
 
 
 def test_the_key_fact_comes_first(kb):

@@ -169,10 +169,14 @@ def test_contacts_and_glossary(db, kb_path):
     staff.remove_contact(db, cid, by="李明")
     with pytest.raises(staff.ValidationError, match="last contact"):
         staff.remove_contact(db, 1, by="李明")
+    shipped = db["glossary"].get("白改黑")["plain"]
     staff.set_glossary(db, "白改黑", "把水泥路面铺成沥青路面", by="李明")
     assert db["glossary"].get("白改黑")["plain"] == "把水泥路面铺成沥青路面"
     staff.undo(db, staff.history(db, "glossary", "白改黑")[-1]["id"], by="李明")
-    assert db.execute("SELECT count(*) FROM glossary").fetchone()[0] == 0
+    assert db["glossary"].get("白改黑")["plain"] == shipped
+    staff.set_glossary(db, "新名词", "一个新的解释", by="李明")
+    staff.undo(db, staff.history(db, "glossary", "新名词")[-1]["id"], by="李明")
+    assert db.execute("SELECT count(*) FROM glossary WHERE term = '新名词'").fetchone()[0] == 0
 
 
 def test_backup_and_restore(db, kb_path, tmp_path):

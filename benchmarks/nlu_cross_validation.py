@@ -1,0 +1,84 @@
+"""5-fold cross-validation of the NLU, the confusion between topics, and the fallback threshold it supports.
+
+    python benchmarks/nlu_cross_validation.py [--folds 5]
+
+Runs `rasa test nlu --cross-validation` on nlu/data plus the generated lookup tables, keeps Rasa's reports in
+benchmarks/results/nlu-cross-validation/, and writes a summary (benchmarks/results/nlu-cross-validation.md):
+intent macro F1, the confusion between intents, and the FallbackClassifier threshold the held-out
+confidences support: the highest threshold that still keeps 99% of the correct predictions above it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results" / "nlu-cross-validation"
+KEEP_CORRECT = 0.99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    with tempfile.TemporaryDirectory() as data:
+        for path in (ROOT / "nlu" / "data").glob("*.yml"):
+            if path.name != "rules.yml":
+                shutil.copy(path, data)
+        shutil.copy(ROOT / "nlu" / "generated" / "lookups" / "lookups.yml", data)
+        if OUT.exists():
+            shutil.rmtree(OUT)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
+        started = time.perf_counter()
+        subprocess.run([rasa, "test", "nlu", "--nlu", data, "--config", str(ROOT / "config.yml"),
+                        "--cross-validation", "--folds", str(args.folds), "--successes", "--no-plot",
+                        "--out", str(OUT)], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        minutes = (time.perf_counter() - started) / 60
+    report = json.loads((OUT / "intent_report.json").read_text(encoding="utf-8"))
+    errors = json.loads((OUT / "intent_errors.json").read_text(encoding="utf-8")) \
+        if (OUT / "intent_errors.json").exists() else []
+    successes = json.loads((OUT / "intent_successes.json").read_text(encoding="utf-8"))
+    correct = sorted(s["intent_prediction"]["confidence"] for s in successes)
+    threshold = correct[int((1 - KEEP_CORRECT) * len(correct))] if correct else 0.0
+    caught = sum(1 for e in errors if e["intent_prediction"]["confidence"] < threshold)
+    confusion = Counter((e["intent"], e["intent_prediction"]["name"]) for e in errors)
+    lines = [
+        f"# NLU {args.folds}-fold cross-validation",
+        "",
+        f"Command: `python benchmarks/nlu_cross_validation.py --folds {args.folds}` ({minutes:.1f} min).",
+        "",
+        f"- intent macro F1: **{report['macro avg']['f1-score']:.3f}** (weighted {report['weighted avg']['f1-score']:.3f},"
+        f" accuracy {report.get('accuracy', 0):.3f}) over {len(correct) + len(errors)} held-out examples",
+        f"- fallback threshold kept by {KEEP_CORRECT:.0%} of the correct predictions: **{threshold:.2f}**; "
+        f"below it fall {caught} of the {len(errors)} wrong ones",
+        "",
+        "| intent | precision | recall | f1 | support |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, row in sorted(report.items()):
+        if isinstance(row, dict) and "support" in row and name not in ("macro avg", "weighted avg", "micro avg"):
+            lines.append(f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1-score']:.2f} | "
+                         f"{row['support']} |")
+    lines += ["", "Confusions (true intent -> predicted: count, with the examples):", ""]
+    for (true, predicted), count in confusion.most_common():
+        examples = [e["text"] for e in errors if e["intent"] == true and e["intent_prediction"]["name"] == predicted]
+        lines.append(f"- {true} -> {predicted}: {count} ({'; '.join(examples[:5])})")
+    if not confusion:
+        lines.append("- none")
+    summary = "\n".join(lines) + "\n"
+    (OUT.parent / "nlu-cross-validation.md").write_text(summary, encoding="utf-8")
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

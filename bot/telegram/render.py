@@ -1,0 +1,81 @@
+"""Turn Rasa's messages into what a Telegram resident sees: text within Telegram's limits, keyboards, voice."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+TELEGRAM_LIMIT = 4096
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?\n])")
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split text into parts of at most `limit` characters, at sentence ends where possible."""
+    parts, current = [], ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > limit:  # one sentence longer than a message: cut it hard
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(sentence[:limit])
+            sentence = sentence[limit:]
+        if len(current) + len(sentence) > limit:
+            parts.append(current)
+            current = ""
+        current += sentence
+    if current.strip():
+        parts.append(current)
+    return [p.strip("\n") for p in parts if p.strip()]
+
+
+@dataclass
+class Reply:
+    """One thing to send: a text with its keyboard, and optionally a voice clip to speak."""
+
+    text: str
+    keyboard: object | None = None
+    voice: dict | None = None  # {"text", "lang"} from custom.voice
+    mode: str | None = None  # "elder" or "standard" when the bot says which
+
+
+@dataclass
+class Rendered:
+    replies: list[Reply] = field(default_factory=list)
+    mode: str | None = None
+
+
+def source_line(source: dict) -> str:
+    where = " · ".join(x for x in (source.get("section"), source.get("heading")) if x)
+    return f"来源：《{source.get('document', '')}》{where}"
+
+
+def render(messages: list[dict], elder: bool) -> Rendered:
+    """Rasa REST messages -> replies. Elder mode gets a big reply keyboard; otherwise inline buttons."""
+    out = Rendered()
+    for message in messages:
+        custom = message.get("custom") or {}
+        if custom.get("mode") in ("elder", "standard"):
+            out.mode = custom["mode"]
+            elder = custom["mode"] == "elder"
+        text = message.get("text") or ""
+        buttons = message.get("buttons") or []
+        if text:
+            keyboard = None
+            if buttons and elder:
+                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons[:3]],
+                                               resize_keyboard=True, is_persistent=True)
+            elif buttons:
+                keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])
+                                                  for b in buttons]])
+            parts = split_message(text)
+            for i, part in enumerate(parts):
+                out.replies.append(Reply(part, keyboard if i == len(parts) - 1 else None))
+        if not out.replies:
+            continue
+        source = custom.get("source")
+        if source and not any("来源" in r.text for r in out.replies[-2:]):
+            out.replies[-1].text += "\n" + source_line(source)
+        if custom.get("voice"):
+            out.replies[-1].voice = custom["voice"]
+    return out

@@ -29,10 +29,15 @@ KB_SOURCES := $(wildcard knowledge/data/*.yml knowledge/data/*.tsv knowledge/dat
 	knowledge/ingest.py knowledge/store.py knowledge/catalog.py knowledge/dictionary.py
 GENERATED := nlu/generated/jieba/district.txt nlu/generated/lookups/lookups.yml
 
-.PHONY: help install kb train run actions rasa shell test test-fast validate eval bench clean lock
+.PHONY: help install system-deps kb train run shell telegram test test-fast validate eval bench clean lock
+
+# Debian packages: espeak-ng and opus-tools speak elder-mode answers; chromium (with a Chinese font) runs the
+# browser tests.
+DEBIAN_PACKAGES := espeak-ng opus-tools chromium fonts-wqy-zenhei
+WEB_PORT ?= 8080
 
 help: ## Show the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed ## Create the Python 3.10 venv with the pinned packages
 
@@ -48,6 +53,18 @@ $(VENV)/.installed: requirements.lock
 	$(RASA) telemetry disable >/dev/null 2>&1 || true
 	@touch $@
 
+system-deps: ## Install the Debian packages (apt-get; as root, or with sudo)
+	@missing=""; for c in espeak-ng opusenc chromium; do command -v $$c >/dev/null || missing=1; done; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing=1; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(DEBIAN_PACKAGES); \
+		elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q $(DEBIAN_PACKAGES); \
+		else echo "Please install the Debian packages: $(DEBIAN_PACKAGES)" >&2; exit 1; fi; fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 kb: var/knowledge.db ## Build the knowledge base and its generated dictionaries
 
 var/knowledge.db $(GENERATED) &: $(VENV)/.installed $(KB_SOURCES)
@@ -57,19 +74,26 @@ var/knowledge.db $(GENERATED) &: $(VENV)/.installed $(KB_SOURCES)
 
 train: $(MODEL) ## Train the NLU and dialogue model (only when its data or config changed)
 
-$(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) nlu/components/normalizer.py
+$(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wildcard nlu/components/*.py)
 	$(RASA) train --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml \
 		--out models --fixed-model-name westbot
 	@touch $@
 
-run: kb train ## Start the action server and Rasa (REST on :5005); Ctrl-C stops both
+run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, and Telegram if TELEGRAM_TOKEN is set
 	@mkdir -p var
+	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
 	@trap 'kill 0' INT TERM EXIT; \
-	$(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
-	$(RASA) run --model $(MODEL) --enable-api --interface 127.0.0.1 --port $(RASA_PORT) \
-		--endpoints endpoints.yml --credentials credentials.yml & \
+	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
+	$(RASA) run --model $(MODEL) --enable-api --auth-token "$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
+		--interface 127.0.0.1 --port $(RASA_PORT) --endpoints endpoints.yml --credentials credentials.yml & \
+	RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.web --port $(WEB_PORT) & \
+	if [ -n "$$TELEGRAM_TOKEN" ]; then RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.telegram & \
+	else echo "TELEGRAM_TOKEN is not set: the Telegram relay stays off (see README, Telegram)"; fi; \
 	echo "Rasa REST channel: http://localhost:$(RASA_PORT)/webhooks/rest/webhook  (try: make shell)"; \
 	wait
+
+telegram: ## Run only the Telegram relay (TELEGRAM_TOKEN set; Rasa running)
+	$(PY) -m bot.telegram
 
 shell: ## Chat with the running bot in this terminal (start `make run` first)
 	$(PY) -m bot.terminal --url http://localhost:$(RASA_PORT)
@@ -77,12 +101,12 @@ shell: ## Chat with the running bot in this terminal (start `make run` first)
 validate: kb ## Check the training data with Rasa
 	$(RASA) data validate --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml --fail-on-warnings
 
-test: kb train ## Run every check: data validation, unit and end-to-end tests, test stories
+test: system-deps node_modules/.installed kb train ## Run every check: data validation, unit and end-to-end tests, test stories
 	$(RASA) data validate --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml --fail-on-warnings
 	$(PY) -m pytest -q
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/results
 
-test-fast: kb ## Unit tests only (no trained model needed)
+test-fast: system-deps kb ## Unit tests only (no trained model needed)
 	$(PY) -m pytest -q -m "not slow"
 
 eval: ## Score the running bot on ../shared/eval (answer, decline and elder rates, latency)

@@ -7,6 +7,7 @@ file, a staff backup holding the lock) is logged and dropped: a resident's answe
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 import sqlite3
 import threading
@@ -51,6 +52,18 @@ def m002_feedback(db: sqlite_utils.Database) -> None:
 MAX_LOGGED_CHARS = 500
 
 
+_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{4}(\d{3,4})(?!\d)")
+
+
+def mask_personal_numbers(text: str) -> str:
+    """Hide the middle of ID card and phone numbers residents type: 440102199001011234 -> 440102********1234."""
+    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), text)
+    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+    return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
 def pseudonym(sender: str) -> str:
     """A stable pseudonym for a sender id, so staff can count repeat askers without seeing who they are."""
     return hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:12]
@@ -88,7 +101,7 @@ class QuestionLog:
             "sender": pseudonym(sender or ""),
             "passage_id": passage_id,
             "helpful": 1 if helpful else 0,
-            "question": (question or "")[:MAX_LOGGED_CHARS],
+            "question": mask_personal_numbers((question or "")[:MAX_LOGGED_CHARS]),
         })
 
     def unanswered(self, limit: int = 30) -> list[dict]:
@@ -120,7 +133,7 @@ class QuestionLog:
         return self._write("questions", {
             "asked_at": store.now(),
             "sender": pseudonym(sender or ""),
-            "text": (text or "")[:MAX_LOGGED_CHARS],
+            "text": mask_personal_numbers((text or "")[:MAX_LOGGED_CHARS]),
             "intent": intent,
             "confidence": confidence,
             "outcome": outcome,

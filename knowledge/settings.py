@@ -58,7 +58,7 @@ class ChannelSettings:
     telegram_webhook_secret: str = field(default_factory=lambda: os.environ.get("TELEGRAM_WEBHOOK_SECRET", ""))
     telegram_webhook_port: int = field(default_factory=lambda: int(os.environ.get("TELEGRAM_WEBHOOK_PORT", "8443")))
     # Per person: at most this many messages in the window; more get a polite "slow down".
-    rate_limit_messages: int = field(default_factory=lambda: int(os.environ.get("RATE_LIMIT_MESSAGES", "8")))
+    rate_limit_messages: int = field(default_factory=lambda: int(os.environ.get("RATE_LIMIT_MESSAGES", "15")))
     rate_limit_seconds: float = field(default_factory=lambda: float(os.environ.get("RATE_LIMIT_SECONDS", "30")))
     max_message_chars: int = field(default_factory=lambda: int(os.environ.get("MAX_MESSAGE_CHARS", "2000")))
     voice_cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_VOICE_CACHE", ROOT / "var" / "voice"))

@@ -47,6 +47,7 @@ class Servers:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
+            "SANIC_HOST": "127.0.0.1",  # the action server listens on loopback only
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "WESTBOT_KB": str(kb_path),

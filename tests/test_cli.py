@@ -163,3 +163,17 @@ def test_backup_and_restore_commands(run, tmp_path):
     restored = run("restore", str(target), "--yes")
     assert restored.exit_code == 0, restored.output
     assert "备份之后" not in run("list", "--topic", "roads").output
+
+
+@pytest.mark.parametrize("typed,shown", [
+    ("我的电话13812345678请回电", "我的电话138****5678请回电"),
+    ("身份证440102199001011234", "身份证440102********1234"),
+    ("座机0760-88776655", "座机0760-****6655"),
+    ("金沙路2020年修", "金沙路2020年修"),
+])
+def test_personal_numbers_are_masked_for_staff(tmp_path, typed, shown):
+    from knowledge.questions import QuestionLog
+
+    log = QuestionLog(tmp_path / "q.db")
+    log.record("a", typed, "ask_plan", 0.5, "declined", 0.1)
+    assert log.unanswered()[0]["text"] == shown

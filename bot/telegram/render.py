@@ -53,11 +53,14 @@ def source_line(source: dict) -> str:
 def render(messages: list[dict], elder: bool) -> Rendered:
     """Rasa REST messages -> replies. Elder mode gets a big reply keyboard; otherwise inline buttons."""
     out = Rendered()
+    # REST sends a message's custom payload after its text: read the mode before laying out any buttons.
+    for message in messages:
+        mode = (message.get("custom") or {}).get("mode")
+        if mode in ("elder", "standard"):
+            out.mode = mode
+            elder = mode == "elder"
     for message in messages:
         custom = message.get("custom") or {}
-        if custom.get("mode") in ("elder", "standard"):
-            out.mode = custom["mode"]
-            elder = custom["mode"] == "elder"
         text = message.get("text") or ""
         buttons = message.get("buttons") or []
         if text:

@@ -1,0 +1,186 @@
+"""Simulated residents through the REST channel at 1, 10 and 50 at once, against ours and a trivial Rasa bot.
+
+    python benchmarks/load.py [--duration 30] [--levels 1 10 50]
+
+Starts our action server and Rasa (with a copy of var/knowledge.db) and, in the same run, a trivial Chinese Rasa
+bot (one intent, one response) trained on the spot, so the figures are a ratio to Rasa's own floor on this
+machine. Each simulated resident holds a conversation from a realistic mix (meals, jobs, roads, follow-ups,
+elder mode, out of scope) as fast as answers come. Prints p50/p95/p99 latency, throughput, errors and each
+process's memory; writes benchmarks/results/load.md. Every request goes to 127.0.0.1 and the run stops by itself.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge.settings import get_settings  # noqa: E402
+from tests.servers import RASA, Servers, free_port, wait_for  # noqa: E402
+
+CONVERSATIONS = [
+    ["你好", "老人家去边度食饭？", "谢谢"],
+    ["找工作", "有没有招聘会", "4050人员是什么"],
+    ["粤信路会改造吗", "那个什么时候修好？", "金沙路呢"],
+    ["长者模式", "老人吃饭", "再说一遍", "普通模式"],
+    ["今天会下雨吗", "西区今年修什么路"],
+    ["規上工業增加值增長目標", "固定资产投资增长多少"],
+]
+TRIVIAL_CONFIG = """recipe: default.v1
+language: zh
+assistant_id: trivial
+pipeline:
+  - name: JiebaTokenizer
+  - name: CountVectorsFeaturizer
+  - name: DIETClassifier
+    epochs: 20
+policies:
+  - name: RulePolicy
+"""
+TRIVIAL_DOMAIN = """version: "3.1"
+intents: [greet]
+responses:
+  utter_greet:
+    - text: "你好"
+"""
+TRIVIAL_DATA = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - 你好
+    - 您好
+    - 早上好
+    - 在吗
+rules:
+- rule: greet
+  steps:
+  - intent: greet
+  - action: utter_greet
+"""
+
+
+def memory_mb(pid: int) -> float:
+    """Resident memory of a process and its children, from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list):
+    for turn in itertools.count():
+        if time.monotonic() >= stop:
+            return
+        message = script[turn % len(script)]
+        started = time.perf_counter()
+        try:
+            response = await client.post(f"{url}/webhooks/rest/webhook",
+                                         json={"sender": f"load-{n}-{turn // len(script)}", "message": message})
+            ok = response.status_code == 200 and bool(response.json())
+        except (httpx.HTTPError, ValueError):
+            ok = False
+        results.append(((time.perf_counter() - started) * 1000, ok))
+
+
+async def measure(url: str, level: int, duration: float, scripts: list[list[str]]) -> dict:
+    results: list[tuple[float, bool]] = []
+    limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        stop = time.monotonic() + duration
+        started = time.monotonic()
+        await asyncio.gather(*(resident(client, url, n, scripts[n % len(scripts)], stop, results)
+                               for n in range(level)))
+        elapsed = time.monotonic() - started
+    latencies = sorted(ms for ms, ok in results if ok)
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")  # noqa: E731
+    return {"requests": len(results), "errors": sum(1 for _, ok in results if not ok),
+            "p50": statistics.median(latencies) if latencies else float("nan"), "p95": pick(0.95), "p99": pick(0.99),
+            "throughput": len(results) / elapsed}
+
+
+def start_trivial(work: Path) -> tuple[subprocess.Popen, str]:
+    project = work / "trivial"
+    (project / "data").mkdir(parents=True)
+    (project / "config.yml").write_text(TRIVIAL_CONFIG, encoding="utf-8")
+    (project / "domain.yml").write_text(TRIVIAL_DOMAIN, encoding="utf-8")
+    (project / "data" / "nlu.yml").write_text(TRIVIAL_DATA, encoding="utf-8")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    subprocess.run([RASA, "train", "--out", "models", "--fixed-model-name", "trivial"], cwd=project, env=env,
+                   check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen([RASA, "run", "--model", "models/trivial.tar.gz", "--port", str(port),
+                                "--interface", "127.0.0.1"], cwd=project, env=env,
+                               stdout=open(work / "trivial.log", "ab"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/", 240, process)
+    return process, url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30, help="seconds at each level")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        shutil.copy(get_settings().kb_path, work / "knowledge.db")
+        servers = Servers(work, work / "knowledge.db")
+        trivial = None
+        try:
+            cold = time.perf_counter()
+            servers.start_actions()
+            servers.start_rasa()
+            cold_start = time.perf_counter() - cold
+            trivial, trivial_url = start_trivial(work)
+            rows = []
+            for level in args.levels:
+                ours = asyncio.run(measure(servers.url, level, args.duration, CONVERSATIONS))
+                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好"]]))
+                rows.append((level, ours, floor))
+            memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid),
+                      "trivial rasa": memory_mb(trivial.pid)}
+        finally:
+            servers.stop()
+            if trivial:
+                Servers._stop(trivial)
+    lines = [f"# Load: {args.duration:.0f} s at each level, simulated residents through REST on 127.0.0.1",
+             "", f"Command: `python benchmarks/load.py --duration {args.duration:.0f}`. Cold start of our two "
+             f"servers: {cold_start:.0f} s.", "",
+             "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
+             " p50 ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for level, ours, floor in rows:
+        lines.append(f"| {level} | {ours['requests']} | {ours['errors']} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
+                     f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['p50']:.0f} | {floor['p95']:.0f} | "
+                     f"{ours['p50'] / floor['p50']:.2f} |")
+    lines += ["", "Memory (resident): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    (ROOT / "benchmarks" / "results" / "load.md").write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

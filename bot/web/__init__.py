@@ -1,0 +1,1 @@
+"""The accessible web chat page: static files and a same-origin bridge to Rasa's REST channel."""

@@ -1,0 +1,98 @@
+"""A Rasa dense featurizer that tells DIET how well the knowledge base covers a message, topic by topic.
+
+For each message: the best coverage (see knowledge/search.py) among passages of each plan topic, the best
+coverage overall, and which kinds of entity it names (road, group, programme, community, place). A message
+about 征兵 that DIET never saw in training still looks like a plan question, and 今天下雨吗 looks like none.
+Features come from the plan's text, not from the training labels, and follow staff changes without retraining.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Dict, List, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from knowledge import catalog, segment
+from knowledge.search import KnowledgeBase
+from knowledge.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _knowledge_base() -> KnowledgeBase | None:
+    settings = get_settings()
+    segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)
+    try:
+        kb = KnowledgeBase.from_path(settings.kb_path)
+        kb.snapshot()
+        return kb
+    except FileNotFoundError as error:
+        logger.error("knowledge features off: %s", error)
+        return None
+
+
+def feature_names() -> list[str]:
+    return [f"coverage:{t}" for t in catalog.topics()] + ["coverage:any"] + \
+           [f"entity:{t}" for t in catalog.ENTITY_TYPES]
+
+
+def knowledge_features(text: str, kb: KnowledgeBase | None) -> np.ndarray:
+    vector = np.zeros(len(feature_names()), dtype=np.float32)
+    if kb is None or not text:
+        return vector
+    topics = list(catalog.topics())
+    for hit in kb.search(text, limit=1000):
+        for topic in hit.passage["topics"]:
+            if topic in topics:
+                i = topics.index(topic)
+                vector[i] = max(vector[i], hit.coverage)
+        vector[len(topics)] = max(vector[len(topics)], hit.coverage)
+    query = kb.analyze(text)
+    for group in query.groups:
+        if group.kind == "entity" and group.entity_type in catalog.ENTITY_TYPES:
+            vector[len(topics) + 1 + catalog.ENTITY_TYPES.index(group.entity_type)] = 1.0
+    return vector
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class KnowledgeFeaturizer(DenseFeaturizer, GraphComponent):
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "KnowledgeFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        kb = _knowledge_base()
+        for message in messages:
+            tokens = message.get(TOKENS_NAMES[TEXT])
+            if not tokens or message.get(TEXT) is None:
+                continue
+            sentence = knowledge_features(message.get(TEXT), kb)
+            # Same vector on every token, so the sequence and sentence features agree in size.
+            sequence = np.tile(sentence, (len(tokens), 1))
+            message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, self._identifier))
+            message.add_features(Features(sentence.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
+        return messages

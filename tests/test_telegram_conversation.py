@@ -1,0 +1,87 @@
+"""A ten-message Telegram conversation: the real relay (long polling) against the Bot API stand-in, and the
+real Rasa and action server behind it. Checked on what the resident would see."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from bot.telegram.app import build_application
+from knowledge.settings import get_channel_settings
+from tests.botapi_standin import BotApiStandIn
+from tests.servers import MODEL, Servers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rasa(built_kb, tmp_path_factory):
+    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
+    work = tmp_path_factory.mktemp("tg")
+    shutil.copy(built_kb, work / "knowledge.db")
+    servers = Servers(work, work / "knowledge.db")
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        yield servers
+    finally:
+        servers.stop()
+
+
+async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
+    api = BotApiStandIn()
+    await api.start()
+    settings = replace(get_channel_settings(), telegram_token="4242:TEST", telegram_base_url=api.base_url,
+                       rasa_url=rasa.url, voice_cache_dir=tmp_path / "voice", rate_limit_messages=100)
+    app = build_application(settings)
+    sent = lambda: len(api.sent("sendMessage"))  # noqa: E731
+
+    async def say(push, expect_messages=1):
+        before = sent()
+        push()
+        await api.wait_for(lambda: sent() >= before + expect_messages)
+        await api.wait_for(lambda: not app.update_queue.qsize(), 5)
+        return [m["text"] for m in api.sent("sendMessage")[before:]], api.sent("sendMessage")[before:]
+
+    async with app:
+        await app.post_init(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.05, timeout=1)
+        try:
+            texts, _ = await say(lambda: api.push_text("/start"), 2)
+            assert "西区居民助手" in texts[0] and texts[-1] == "请选择回答方式："
+
+            texts, msgs = await say(lambda: api.push_text("老人家去边度食饭？"))
+            assert "助餐" in texts[0] and "来源：《西区2020年工作计划》" in texts[0]
+            assert msgs[0]["reply_markup"]["inline_keyboard"]  # 👍 / 👎
+
+            texts, _ = await say(lambda: api.push_text("粤信路会改造吗"))
+            assert "粤信路" in texts[0]
+            texts, _ = await say(lambda: api.push_text("那个什么时候修好？"))
+            assert "粤信路" in texts[0]
+
+            texts, msgs = await say(lambda: api.push_button("/elder_mode_on"), 2)
+            assert "长者模式" in texts[0]
+
+            voices = len(api.sent("sendVoice"))
+            texts, msgs = await say(lambda: api.push_text("找工作"))
+            elder_answer = texts[0]
+            assert all(len(line) <= 30 for line in elder_answer.split("\n"))
+            assert [row[0]["text"] for row in msgs[0]["reply_markup"]["keyboard"]] == ["再说一遍", "打电话问", "回到开头"]
+            await api.wait_for(lambda: len(api.sent("sendVoice")) > voices)
+
+            texts, _ = await say(lambda: api.push_text("再说一遍"))
+            assert texts[0] == elder_answer
+            texts, _ = await say(lambda: api.push_text("打电话问"))
+            assert "12345" in texts[0]
+
+            texts, msgs = await say(lambda: api.push_text("/normal"))
+            assert "普通模式" in texts[0] and msgs[-1]["reply_markup"] == {"remove_keyboard": True}
+
+            texts, _ = await say(lambda: api.push_text("今天会下雨吗"))
+            assert "没有讲到" in texts[0] and "来源" not in texts[0]
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    await api.stop()

@@ -1,0 +1,206 @@
+"""The web chat page in a real browser (Playwright driving Debian's Chromium), with the real Rasa behind it.
+
+Checks what a resident meets: a conversation, the elder switch, keyboard-only use, Rasa down, axe-core at
+WCAG 2.2 AA in both modes, sizes (18/24 px text, 44/60 px targets), and screenshots at 375 and 1280 px wide
+in both modes, kept in var/screenshots/ for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import MODEL, ROOT, Servers, free_port, wait_for
+
+pytestmark = pytest.mark.slow
+
+# The page's Content-Security-Policy forbids eval and injected scripts; Playwright's waits and axe-core need
+# both, so the test contexts bypass it (the policy itself is checked in tests/test_web.py).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "var" / "screenshots"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def start_web(rasa_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_URL": rasa_url, "WESTBOT_VOICE_CACHE": str(log.parent / "voice")}
+    process = subprocess.Popen([sys.executable, "-m", "bot.web", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    wait_for(url, 30, process)
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def site(built_kb, tmp_path_factory):
+    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
+    assert AXE.exists(), "axe-core missing: run `npm ci` (make test does)"
+    work = tmp_path_factory.mktemp("web")
+    shutil.copy(built_kb, work / "knowledge.db")
+    servers = Servers(work, work / "knowledge.db")
+    web = down = None
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        web, url = start_web(servers.url, work / "web.log")
+        down, down_url = start_web(f"http://127.0.0.1:{free_port()}", work / "web-down.log")
+        yield {"url": url, "down_url": down_url}
+    finally:
+        for p in (web, down):
+            if p:
+                p.terminate()
+                p.wait(10)
+        servers.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def ask(page, text):
+    before = page.locator(".msg.bot").count()
+    page.fill("#question", text)
+    page.click("#send")
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}", timeout=30_000)
+    return page.locator(".msg.bot").nth(before)
+
+
+def axe_violations(page):
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
+def test_a_conversation_with_sources_and_feedback(site, page):
+    page.goto(site["url"])
+    answer = ask(page, "老人家可以去哪里吃饭")
+    assert "助餐" in answer.inner_text()
+    assert answer.locator(".source").inner_text().startswith("来源：《西区2020年工作计划》")
+    assert page.locator("#question").input_value() == ""
+    thumbs = answer.get_by_role("button", name="👍 有用")
+    thumbs.click()
+    page.wait_for_function("document.querySelector('.log').innerText.includes('谢谢您的反馈')")
+    assert page.get_attribute("#log", "aria-live") == "polite"
+
+
+def test_the_elder_switch_sets_the_bots_mode(site, page):
+    page.goto(site["url"])
+    page.click("#elder-switch")
+    page.wait_for_function("document.body.classList.contains('elder')")
+    assert page.get_attribute("#elder-switch", "aria-pressed") == "true"
+    answer = ask(page, "找工作")
+    text = answer.locator(".text").inner_text()
+    assert all(len(line) <= 30 for line in text.split("\n"))
+    assert [b.inner_text() for b in answer.locator(".actions button").all()][:3] == ["再说一遍", "打电话问", "回到开头"]
+    assert answer.get_by_role("button", name="▶ 听语音").is_visible()
+    assert float(page.evaluate("getComputedStyle(document.body).fontSize")[:-2]) >= 24
+    for box in [b.bounding_box() for b in page.locator("button:visible").all()]:
+        assert box["height"] >= 60 and box["width"] >= 60
+    page.click("#elder-switch")
+    page.wait_for_function("!document.body.classList.contains('elder')")
+
+
+def test_voice_of_an_elder_answer_plays(site, page):
+    page.goto(site["url"])
+    page.click("#elder-switch")
+    page.wait_for_function("document.body.classList.contains('elder')")
+    ask(page, "翠湾路")
+    with page.expect_response(lambda r: "/api/voice/" in r.url) as response:
+        page.locator(".msg.bot").last.get_by_role("button", name="▶ 听语音").click()
+    assert response.value.status in (200, 206)  # 206: the browser asks for byte ranges of media
+    assert response.value.headers["content-type"] == "audio/ogg"
+
+
+def test_keyboard_only(site, page):
+    page.goto(site["url"])
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "question":
+            break
+    assert page.evaluate("document.activeElement.id") == "question"
+    page.keyboard.type("金沙路什么时候修")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('.msg.bot').length > 0", timeout=30_000)
+    assert "金沙路" in page.locator(".msg.bot").last.inner_text()
+    assert page.evaluate("document.activeElement.id") == "question"
+    # Tab reaches the answer's buttons, and Enter presses one.
+    for _ in range(10):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.textContent") == "👍 有用":
+            break
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.log').innerText.includes('谢谢您的反馈')")
+
+
+def test_rasa_down_is_said_in_words_and_the_question_is_kept(site, page):
+    page.goto(site["down_url"])
+    page.fill("#question", "金沙路什么时候修")
+    page.click("#send")
+    page.wait_for_function("document.querySelector('#status').innerText.length > 0", timeout=30_000)
+    assert "系统正在维护" in page.inner_text("#status")
+    assert page.input_value("#question") == "金沙路什么时候修"
+
+
+@pytest.mark.parametrize("elder", [False, True])
+def test_no_axe_violations_and_readable_sizes(site, browser, elder):
+    for width in (375, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
+        page = context.new_page()
+        page.goto(site["url"])
+        if elder:
+            page.click("#elder-switch")
+            page.wait_for_function("document.body.classList.contains('elder')")
+        ask(page, "西区今年修什么路")
+        assert axe_violations(page) == []
+        body = float(page.evaluate("getComputedStyle(document.body).fontSize")[:-2])
+        line = float(page.evaluate("getComputedStyle(document.body).lineHeight")[:-2])
+        assert body >= (24 if elder else 18) and line / body >= 1.3
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"chat-{'elder' if elder else 'standard'}-{width}.png"), full_page=True)
+        context.close()
+
+
+def test_usable_at_320_px_and_200_percent_zoom(site, browser):
+    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    page.goto(site["url"])
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    ask(page, "找工作")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert page.locator("#send").is_visible() and page.locator("#elder-switch").is_visible()
+    context.close()
+
+
+def test_reduced_motion_is_respected(site, browser):
+    context = browser.new_context(reduced_motion="reduce", bypass_csp=True)
+    page = context.new_page()
+    page.goto(site["url"])
+    assert page.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
+    assert page.evaluate("getComputedStyle(document.querySelector('button')).transitionDuration") in ("0s", "")
+    context.close()

@@ -6,6 +6,7 @@ import functools
 import getpass
 import io
 import json
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def staff_errors(fn):
             return fn(*args, **kwargs)
         except (staff.ValidationError, staff.ConflictError, staff.NotFound, ValueError, FileNotFoundError) as error:
             raise click.ClickException(str(error))
-        except OSError as error:
-            raise click.ClickException(f"could not write: {error}. Nothing was changed.")
+        except (OSError, sqlite3.Error) as error:
+            # A full disk, a read-only file, a lock held too long: the transaction was rolled back.
+            raise click.ClickException(f"could not save ({error}). Nothing was changed; try again or ask IT.")
 
     return wrapper
 

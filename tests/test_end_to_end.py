@@ -101,3 +101,27 @@ def test_feedback_is_kept_for_staff(bot):
 
     rows = sqlite3.connect(bot.env["WESTBOT_QUESTIONS"]).execute("SELECT passage_id, helpful FROM feedback").fetchall()
     assert len(rows) == 1 and rows[0][1] == 1
+
+
+def test_restarted_rasa_remembers_the_last_road(bot):
+    assert "粤信路" in text(bot.say("e2e-restart", "粤信路会改造吗"))
+    bot.stop_rasa()
+    bot.start_rasa()
+    assert "粤信路" in text(bot.say("e2e-restart", "那个什么时候修好？"))
+
+
+async def test_a_dead_action_server_gets_the_maintenance_reply_and_recovers(bot):
+    from bot.rasa_client import MAINTENANCE, RasaClient, RasaUnavailable
+
+    client = RasaClient(bot.url)
+    try:
+        assert await client.send("e2e-fault", "金沙路")
+        bot.stop_actions()
+        with pytest.raises(RasaUnavailable):
+            await client.send("e2e-fault", "粤信路")  # what every channel turns into MAINTENANCE
+        assert MAINTENANCE.startswith("系统正在维护")
+        bot.start_actions()
+        answer = await client.send("e2e-fault", "粤信路")
+        assert "粤信路" in text(answer)
+    finally:
+        await client.close()

@@ -32,8 +32,8 @@ GENERATED := nlu/generated/jieba/district.txt nlu/generated/lookups/lookups.yml
 .PHONY: help install system-deps kb train run shell telegram test test-fast validate eval bench clean lock
 
 # Debian packages: espeak-ng and opus-tools speak elder-mode answers; chromium (with a Chinese font) runs the
-# browser tests.
-DEBIAN_PACKAGES := espeak-ng opus-tools chromium fonts-wqy-zenhei
+# browser tests; postgresql and redis-server run the two-machine test (Rasa's own scaling path).
+DEBIAN_PACKAGES := espeak-ng opus-tools chromium fonts-wqy-zenhei postgresql redis-server
 WEB_PORT ?= 8080
 
 help: ## Show the commands
@@ -54,11 +54,12 @@ $(VENV)/.installed: requirements.lock
 	@touch $@
 
 system-deps: ## Install the Debian packages (apt-get; as root, or with sudo)
-	@missing=""; for c in espeak-ng opusenc chromium; do command -v $$c >/dev/null || missing=1; done; \
-	[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing=1; \
+	@missing=""; for c in espeak-ng opusenc chromium redis-server; do command -v $$c >/dev/null || missing=1; done; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| missing=1; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(DEBIAN_PACKAGES); \
-		elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q $(DEBIAN_PACKAGES); \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
+		elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
 		else echo "Please install the Debian packages: $(DEBIAN_PACKAGES)" >&2; exit 1; fi; fi
 
 node_modules/.installed: package.json package-lock.json
@@ -82,6 +83,7 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, and Telegram if TELEGRAM_TOKEN is set
 	@mkdir -p var
 	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
+	@$(KB) forget
 	@trap 'kill 0' INT TERM EXIT; \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
 	$(RASA) run --model $(MODEL) --enable-api --auth-token "$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \

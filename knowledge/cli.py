@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import dictionary, ingest, segment, staff, store
+from . import dictionary, ingest, retention, segment, staff, store
 from .questions import QuestionLog
 from .search import KnowledgeBase
 from .settings import get_settings
@@ -473,6 +473,16 @@ def unanswered(questions_path: Path | None, limit: int):
         click.echo("feedback on answers (passage: 👍 / 👎):")
         for f in feedback:
             click.echo(f"  passage {f['passage_id']}: {f['up']} / {f['down']}")
+
+
+@cli.command("forget")
+@click.option("--days", type=int, default=None, help="Keep this many days (default: $WESTBOT_RETENTION_DAYS or 90).")
+@staff_errors
+def forget(days: int | None):
+    """Delete conversations, unanswered questions and feedback older than the retention period."""
+    settings = get_settings()
+    removed = retention.forget(settings.trackers_path, settings.questions_path, days or settings.retention_days)
+    click.echo("deleted: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
 
 
 @cli.command("backup")

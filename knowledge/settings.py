@@ -23,6 +23,8 @@ class Settings:
     questions_path: Path = field(
         default_factory=lambda: _path("WESTBOT_QUESTIONS", ROOT / "var" / "questions.db")
     )
+    trackers_path: Path = field(default_factory=lambda: _path("WESTBOT_TRACKERS", ROOT / "var" / "trackers.db"))
+    retention_days: int = field(default_factory=lambda: int(os.environ.get("WESTBOT_RETENTION_DAYS", "90")))
     # Generated jieba dictionaries: Rasa's JiebaTokenizer reads every file in this folder.
     jieba_dict_dir: Path = field(
         default_factory=lambda: _path("WESTBOT_JIEBA_DICT", ROOT / "nlu" / "generated" / "jieba")

@@ -39,8 +39,10 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
 class Servers:
     """An action server and a Rasa server sharing one tracker store in `workdir`."""
 
-    def __init__(self, workdir: Path, kb_path: Path, log_dir: Path | None = None):
+    def __init__(self, workdir: Path, kb_path: Path, log_dir: Path | None = None, name: str = "",
+                 env: dict | None = None, endpoints: Path | None = None):
         self.workdir = workdir
+        self.name = name
         self.rasa_port, self.actions_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
         self.env = {
@@ -53,19 +55,24 @@ class Servers:
             "WESTBOT_KB": str(kb_path),
             "WESTBOT_QUESTIONS": str(workdir / "questions.db"),
             "MPLCONFIGDIR": str(workdir / "mpl"),
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            **(env or {}),
         }
-        self.endpoints = workdir / "endpoints.yml"
-        self.endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n',
-            encoding="utf-8",
-        )
+        if endpoints is not None:
+            self.endpoints = endpoints  # a profile that reads its values from the environment
+        else:
+            self.endpoints = workdir / "endpoints.yml"
+            self.endpoints.write_text(
+                f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+                f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n',
+                encoding="utf-8",
+            )
         self.log_dir = log_dir or workdir
         self.actions: subprocess.Popen | None = None
         self.rasa: subprocess.Popen | None = None
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "ab")
+        log = open(self.log_dir / f"{name}{self.name}.log", "ab")
         return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 

@@ -177,3 +177,25 @@ def test_personal_numbers_are_masked_for_staff(tmp_path, typed, shown):
     log = QuestionLog(tmp_path / "q.db")
     log.record("a", typed, "ask_plan", 0.5, "declined", 0.1)
     assert log.unanswered()[0]["text"] == shown
+
+
+def test_forget_deletes_only_what_is_old(tmp_path, monkeypatch):
+    import sqlite3
+    import time
+
+    from knowledge.questions import QuestionLog
+
+    trackers = tmp_path / "trackers.db"
+    with sqlite3.connect(trackers) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL, data TEXT)")
+        db.execute("INSERT INTO events (sender_id, timestamp) VALUES ('old', ?), ('new', ?)",
+                   [time.time() - 100 * 86400, time.time()])
+    questions = tmp_path / "q.db"
+    QuestionLog(questions).record("a", "新问题", "ask_plan", 0.5, "declined", 0.1)
+    monkeypatch.setenv("WESTBOT_TRACKERS", str(trackers))
+    monkeypatch.setenv("WESTBOT_QUESTIONS", str(questions))
+    result = CliRunner().invoke(cli, ["forget", "--days", "90"])
+    assert result.exit_code == 0, result.output
+    assert "1 conversation events" in result.output and "0 unanswered questions" in result.output
+    with sqlite3.connect(trackers) as db:
+        assert [r[0] for r in db.execute("SELECT sender_id FROM events")] == ["new"]

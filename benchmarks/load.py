@@ -50,10 +50,12 @@ policies:
   - name: RulePolicy
 """
 TRIVIAL_DOMAIN = """version: "3.1"
-intents: [greet]
+intents: [greet, goodbye]
 responses:
   utter_greet:
     - text: "你好"
+  utter_goodbye:
+    - text: "再见"
 """
 TRIVIAL_DATA = """version: "3.1"
 nlu:
@@ -63,11 +65,21 @@ nlu:
     - 您好
     - 早上好
     - 在吗
+- intent: goodbye
+  examples: |
+    - 再见
+    - 拜拜
+    - 下次见
+    - 走了
 rules:
 - rule: greet
   steps:
   - intent: greet
   - action: utter_greet
+- rule: goodbye
+  steps:
+  - intent: goodbye
+  - action: utter_goodbye
 """
 
 
@@ -159,7 +171,7 @@ def main() -> None:
             rows = []
             for level in args.levels:
                 ours = asyncio.run(measure(servers.url, level, args.duration, CONVERSATIONS))
-                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好"]]))
+                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好", "再见"]]))
                 rows.append((level, ours, floor))
             memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid),
                       "trivial rasa": memory_mb(trivial.pid)}

@@ -53,6 +53,7 @@ class SoundAlike:
 
 class SoundAlikeMatcher:
     def __init__(self, names):
+        sounds("路")  # load pypinyin's dictionary now, not on a resident's first question
         self._by_length: dict[int, list[str]] = {}
         for name in dict.fromkeys(names):
             if len(name) >= MIN_NAME_CHARS and all("\u4e00" <= c <= "\u9fff" or c.isalnum() for c in name):

@@ -104,11 +104,13 @@ class BotApiStandIn:
             self.flood_for -= 1
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
-        if method in ("sendMessage", "sendVoice"):
+        if method in ("sendMessage", "sendVoice", "sendPhoto"):
             message = self._message(params.get("text"), BOT["id"], "private", int(params["chat_id"]))
             message["from"] = BOT
             if method == "sendVoice":
                 message["voice"] = {"file_id": "voice-1", "file_unique_id": "v1", "duration": 2}
+            if method == "sendPhoto":
+                message["photo"] = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 64, "height": 64}]
             return self._ok(message)
         if method == "getMe":
             return self._ok(BOT)

@@ -195,3 +195,11 @@ async def test_unanswered_is_for_staff_only(relay):
     assert api.texts(1001)[-1] == handlers.NOT_STAFF
     await feed(app, api.push_text("/unanswered", user_id=7))
     assert "垃圾分类怎么做" in api.texts(7)[-1]
+
+
+async def test_an_image_from_rasa_is_sent_as_a_photo(relay):
+    app, api, rasa = relay
+    rasa.reply = [{"recipient_id": "x", "text": "金沙路的位置："}, {"recipient_id": "x", "image": "https://example.org/map.png"}]
+    await feed(app, api.push_text("金沙路在哪"))
+    assert api.texts() == ["金沙路的位置："]
+    assert api.sent("sendPhoto")[0]["photo"] == "https://example.org/map.png"

@@ -90,7 +90,10 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
         keyboard = reply.keyboard
         if keyboard is None and rendered.mode == "standard" and i == len(rendered.replies) - 1:
             keyboard = ReplyKeyboardRemove()
-        await with_retry(lambda r=reply, k=keyboard: context.bot.send_message(chat.id, r.text, reply_markup=k))
+        if reply.image:
+            await with_retry(lambda r=reply: context.bot.send_photo(chat.id, photo=r.image))
+        else:
+            await with_retry(lambda r=reply, k=keyboard: context.bot.send_message(chat.id, r.text, reply_markup=k))
         if reply.voice:
             await send_voice(context, chat.id, reply.voice)
 

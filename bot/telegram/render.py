@@ -36,6 +36,7 @@ class Reply:
     text: str
     keyboard: object | None = None
     voice: dict | None = None  # {"text", "lang"} from custom.voice
+    image: str | None = None  # a picture's URL (Rasa's "image" field)
     mode: str | None = None  # "elder" or "standard" when the bot says which
 
 
@@ -74,6 +75,8 @@ def render(messages: list[dict], elder: bool) -> Rendered:
             parts = split_message(text)
             for i, part in enumerate(parts):
                 out.replies.append(Reply(part, keyboard if i == len(parts) - 1 else None))
+        if message.get("image"):
+            out.replies.append(Reply(text="", image=message["image"]))
         if not out.replies:
             continue
         source = custom.get("source")

@@ -60,10 +60,10 @@ class ActionAnswerFromPlan(Action):
             )
         except FileNotFoundError as error:
             logger.error("%s", error)
-            dispatcher.utter_message(text="系统正在维护，请稍后再试，或拨打12345政务服务热线。")
+            dispatcher.utter_message(text=replies.MAINTENANCE)
             return []
         hits, topic, query_entities = result
-        contacts = kb.contacts(topic)
+        contacts = await loop.run_in_executor(None, kb.contacts, topic)
         if not hits or hits[0].coverage < threshold:
             await loop.run_in_executor(
                 None, question_log().record, tracker.sender_id, raw, intent, confidence, "declined",
@@ -84,7 +84,8 @@ class ActionAnswerFromPlan(Action):
             standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
         custom = {"source": replies.source_of(best.passage), "kind": "answer", "score": best.score}
         if elder_mode:
-            reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, kb.glossary())
+            glossary = await loop.run_in_executor(None, kb.glossary)
+            reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary)
             # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
             custom["voice"] = {"text": reply, "lang": tracker.get_slot("voice_lang") or "cmn"}
             custom["mode"] = "elder"

@@ -8,6 +8,7 @@ from knowledge.search import Hit
 # Standard answers add a second passage only when it is nearly as good as the first.
 SECOND_PASSAGE_RATIO = 0.92
 CONTACT_FALLBACK = {"name": "政务服务热线", "phone": "12345"}
+MAINTENANCE = "系统正在维护，请稍后再试，或拨打12345政务服务热线。"
 # Offered under standard answers; staff see the counts in `kb unanswered`.
 FEEDBACK_BUTTONS = [
     {"title": "👍 有用", "payload": "/feedback_helpful"},

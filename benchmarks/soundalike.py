@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge import catalog, soundalike, store  # noqa: E402
+from knowledge import soundalike  # noqa: E402
 from knowledge.search import KnowledgeBase, _correct_sound_alikes, match_form, sound_alike_names  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 from knowledge.text import normalize_question  # noqa: E402

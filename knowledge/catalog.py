@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .settings import DATA_DIR  # noqa: F401  (ingest reads the glossary beside it)
+from .settings import DATA_DIR
 
 ENTITY_TYPES = ("road", "group", "programme", "community", "place")
 RESIDENT_TOPICS = ("elderly", "employment", "roads")

@@ -14,8 +14,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import sqlite_utils
+import yaml
 
 from . import catalog, segment, store
+from .settings import DATA_DIR
 from .text import fix_plan_punctuation, split_sentences
 
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -251,9 +253,7 @@ def seed_entities(db: sqlite_utils.Database) -> int:
 
 def seed_glossary(db: sqlite_utils.Database) -> int:
     """Add the shipped glossary (terms staff already explained their own way are kept)."""
-    import yaml
-
-    raw = yaml.safe_load((catalog.DATA_DIR / "glossary.yml").read_text(encoding="utf-8")) or {}
+    raw = yaml.safe_load((DATA_DIR / "glossary.yml").read_text(encoding="utf-8")) or {}
     rows = [{"term": str(t), "plain": str(p), "updated_at": store.now()} for t, p in raw.items()]
     with db.atomic():
         db["glossary"].insert_all(rows, pk="term", ignore=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -115,3 +117,17 @@ class Servers:
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
             return json.loads(response.read() or b"[]")
+
+
+@contextmanager
+def running_bot(kb_path: Path, workdir: Path):
+    """Rasa and the action server on free ports, answering from a private copy of `kb_path`."""
+    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
+    shutil.copy(kb_path, workdir / "knowledge.db")  # the test's staff edits stay in the test
+    servers = Servers(workdir, workdir / "knowledge.db")
+    try:
+        servers.start_actions()
+        servers.start_rasa()
+        yield servers
+    finally:
+        servers.stop()

@@ -2,29 +2,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.servers import MODEL, ROOT, Servers
+from tests.servers import ROOT, running_bot
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def bot(built_kb, tmp_path_factory):
-    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
-    work = tmp_path_factory.mktemp("e2e")
-    shutil.copy(built_kb, work / "knowledge.db")  # this module's staff edits stay in this module
-    servers = Servers(work, work / "knowledge.db")
-    try:
-        servers.start_actions()
-        servers.start_rasa()
+    with running_bot(built_kb, tmp_path_factory.mktemp("e2e")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 def text(messages):

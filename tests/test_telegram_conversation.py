@@ -2,7 +2,6 @@
 real Rasa and action server behind it. Checked on what the resident would see."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -10,23 +9,15 @@ import pytest
 from bot.telegram.app import build_application
 from knowledge.settings import get_channel_settings
 from tests.botapi_standin import BotApiStandIn
-from tests.servers import MODEL, Servers
+from tests.servers import running_bot
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def rasa(built_kb, tmp_path_factory):
-    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
-    work = tmp_path_factory.mktemp("tg")
-    shutil.copy(built_kb, work / "knowledge.db")
-    servers = Servers(work, work / "knowledge.db")
-    try:
-        servers.start_actions()
-        servers.start_rasa()
+    with running_bot(built_kb, tmp_path_factory.mktemp("tg")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import MODEL, ROOT, Servers, free_port, wait_for
+from tests.servers import ROOT, free_port, running_bot, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -38,24 +38,19 @@ def start_web(rasa_url: str, log: Path) -> tuple[subprocess.Popen, str]:
 
 @pytest.fixture(scope="module")
 def site(built_kb, tmp_path_factory):
-    assert MODEL.exists(), "no trained model: run `make train` (make test does)"
     assert AXE.exists(), "axe-core missing: run `npm ci` (make test does)"
     work = tmp_path_factory.mktemp("web")
-    shutil.copy(built_kb, work / "knowledge.db")
-    servers = Servers(work, work / "knowledge.db")
     web = down = None
-    try:
-        servers.start_actions()
-        servers.start_rasa()
-        web, url = start_web(servers.url, work / "web.log")
-        down, down_url = start_web(f"http://127.0.0.1:{free_port()}", work / "web-down.log")
-        yield {"url": url, "down_url": down_url}
-    finally:
-        for p in (web, down):
-            if p:
-                p.terminate()
-                p.wait(10)
-        servers.stop()
+    with running_bot(built_kb, work) as servers:
+        try:
+            web, url = start_web(servers.url, work / "web.log")
+            down, down_url = start_web(f"http://127.0.0.1:{free_port()}", work / "web-down.log")
+            yield {"url": url, "down_url": down_url}
+        finally:
+            for p in (web, down):
+                if p:
+                    p.terminate()
+                    p.wait(10)
 
 
 @pytest.fixture(scope="module")

@@ -28,26 +28,29 @@ KEEP_CORRECT = 0.99
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--config", default=str(ROOT / "config.yml"), help="pipeline to measure")
+    parser.add_argument("--out", default=str(OUT), help="where Rasa's reports go")
     args = parser.parse_args()
+    out = Path(args.out)
     rasa = str(Path(sys.executable).with_name("rasa"))
     with tempfile.TemporaryDirectory() as data:
         for path in (ROOT / "nlu" / "data").glob("*.yml"):
             if path.name != "rules.yml":
                 shutil.copy(path, data)
         shutil.copy(ROOT / "nlu" / "generated" / "lookups" / "lookups.yml", data)
-        if OUT.exists():
-            shutil.rmtree(OUT)
+        if out.exists():
+            shutil.rmtree(out)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
         started = time.perf_counter()
-        subprocess.run([rasa, "test", "nlu", "--nlu", data, "--config", str(ROOT / "config.yml"),
+        subprocess.run([rasa, "test", "nlu", "--nlu", data, "--config", args.config,
                         "--cross-validation", "--folds", str(args.folds), "--successes", "--no-plot",
-                        "--out", str(OUT)], cwd=ROOT, env=env, check=True,
+                        "--out", str(out)], cwd=ROOT, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         minutes = (time.perf_counter() - started) / 60
-    report = json.loads((OUT / "intent_report.json").read_text(encoding="utf-8"))
-    errors = json.loads((OUT / "intent_errors.json").read_text(encoding="utf-8")) \
-        if (OUT / "intent_errors.json").exists() else []
-    successes = json.loads((OUT / "intent_successes.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
+    errors = json.loads((out / "intent_errors.json").read_text(encoding="utf-8")) \
+        if (out / "intent_errors.json").exists() else []
+    successes = json.loads((out / "intent_successes.json").read_text(encoding="utf-8"))
     correct = sorted(s["intent_prediction"]["confidence"] for s in successes)
     threshold = correct[int((1 - KEEP_CORRECT) * len(correct))] if correct else 0.0
     caught = sum(1 for e in errors if e["intent_prediction"]["confidence"] < threshold)
@@ -55,7 +58,8 @@ def main() -> None:
     lines = [
         f"# NLU {args.folds}-fold cross-validation",
         "",
-        f"Command: `python benchmarks/nlu_cross_validation.py --folds {args.folds}` ({minutes:.1f} min).",
+        f"Command: `python benchmarks/nlu_cross_validation.py --folds {args.folds}` ({minutes:.1f} min), "
+        f"config `{Path(args.config).name}`.",
         "",
         f"- intent macro F1: **{report['macro avg']['f1-score']:.3f}** (weighted {report['weighted avg']['f1-score']:.3f},"
         f" accuracy {report.get('accuracy', 0):.3f}) over {len(correct) + len(errors)} held-out examples",
@@ -76,7 +80,7 @@ def main() -> None:
     if not confusion:
         lines.append("- none")
     summary = "\n".join(lines) + "\n"
-    (OUT.parent / "nlu-cross-validation.md").write_text(summary, encoding="utf-8")
+    (out.parent / f"{out.name}.md").write_text(summary, encoding="utf-8")
     print(summary)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 from contextlib import contextmanager
 import signal
@@ -47,6 +48,7 @@ class Servers:
         self.name = name
         self.rasa_port, self.actions_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.rasa_port}"
+        self.api_token = secrets.token_urlsafe(16)  # Rasa's HTTP API needs it, as under `make run`
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -85,6 +87,7 @@ class Servers:
 
     def start_rasa(self) -> None:
         self.rasa = self._spawn("rasa", [RASA, "run", "--model", str(MODEL), "--enable-api",
+                                         "--auth-token", self.api_token,
                                          "--interface", "127.0.0.1", "--port", str(self.rasa_port),
                                          "--endpoints", str(self.endpoints),
                                          "--credentials", str(ROOT / "credentials.yml")])

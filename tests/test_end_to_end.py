@@ -116,3 +116,16 @@ async def test_a_dead_action_server_gets_the_maintenance_reply_and_recovers(bot)
         assert "粤信路" in text(answer)
     finally:
         await client.close()
+
+
+def test_rasas_http_api_needs_the_token_but_the_chat_channel_does_not(bot):
+    import urllib.error
+    import urllib.request
+
+    tracker = f"{bot.url}/conversations/e2e-1/tracker"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(tracker, timeout=10)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(f"{tracker}?token={bot.api_token}", timeout=10) as allowed:
+        assert allowed.status == 200
+    assert bot.say("e2e-token", "你好")  # the REST channel stays open for residents' front ends

@@ -1,11 +1,12 @@
 """Simulated residents through the REST channel at 1, 10 and 50 at once, against ours and a trivial Rasa bot.
 
-    python benchmarks/load.py [--duration 30] [--levels 1 10 50]
+    python benchmarks/load.py [--duration 30] [--levels 1 10 50] [--pause 0] [--out load.md]
 
 Starts our action server and Rasa (with a copy of var/knowledge.db) and, in the same run, a trivial Chinese Rasa
 bot (one intent, one response) trained on the spot, so the figures are a ratio to Rasa's own floor on this
 machine. Each simulated resident holds a conversation from a realistic mix (meals, jobs, roads, follow-ups,
-elder mode, out of scope) as fast as answers come. Prints p50/p95/p99 latency, throughput, errors and each
+elder mode, out of scope) as fast as answers come (the stress case: every resident always has a message in
+flight), or, with --pause S, reading each answer for a random 0.5·S to 1.5·S seconds first, as people do. Prints p50/p95/p99 latency, throughput, errors and each
 process's memory; writes benchmarks/results/load.md. Every request goes to 127.0.0.1 and the run stops by itself.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -102,8 +104,12 @@ def memory_mb(pid: int) -> float:
     return total / 1024
 
 
-async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list):
+async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list,
+                   pause: float = 0.0):
+    reading = random.Random(n)
     for turn in itertools.count():
+        if turn and pause:
+            await asyncio.sleep(pause * reading.uniform(0.5, 1.5))
         if time.monotonic() >= stop:
             return
         message = script[turn % len(script)]
@@ -117,13 +123,13 @@ async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str
         results.append(((time.perf_counter() - started) * 1000, ok))
 
 
-async def measure(url: str, level: int, duration: float, scripts: list[list[str]]) -> dict:
+async def measure(url: str, level: int, duration: float, scripts: list[list[str]], pause: float = 0.0) -> dict:
     results: list[tuple[float, bool]] = []
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         stop = time.monotonic() + duration
         started = time.monotonic()
-        await asyncio.gather(*(resident(client, url, n, scripts[n % len(scripts)], stop, results)
+        await asyncio.gather(*(resident(client, url, n, scripts[n % len(scripts)], stop, results, pause)
                                for n in range(level)))
         elapsed = time.monotonic() - started
     latencies = sorted(ms for ms, ok in results if ok)
@@ -156,6 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=30, help="seconds at each level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds each resident reads an answer (mean)")
+    parser.add_argument("--out", default="load.md", help="report name under benchmarks/results/")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -170,8 +178,8 @@ def main() -> None:
             trivial, trivial_url = start_trivial(work)
             rows = []
             for level in args.levels:
-                ours = asyncio.run(measure(servers.url, level, args.duration, CONVERSATIONS))
-                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好", "再见"]]))
+                ours = asyncio.run(measure(servers.url, level, args.duration, CONVERSATIONS, args.pause))
+                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好", "再见"]], args.pause))
                 rows.append((level, ours, floor))
             memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid),
                       "trivial rasa": memory_mb(trivial.pid)}
@@ -179,19 +187,21 @@ def main() -> None:
             servers.stop()
             if trivial:
                 Servers._stop(trivial)
+    command = " ".join(["python benchmarks/load.py", *sys.argv[1:]])
+    how = (f"each resident reads an answer for {args.pause:g} s on average before the next message" if args.pause
+           else "each resident sends the next message as soon as the answer comes (always one in flight)")
     lines = [f"# Load: {args.duration:.0f} s at each level, simulated residents through REST on 127.0.0.1",
-             "", f"Command: `python benchmarks/load.py --duration {args.duration:.0f}`. Cold start of our two "
-             f"servers: {cold_start:.0f} s.", "",
+             "", f"Command: `{command}`: {how}. Cold start of our two servers: {cold_start:.0f} s.", "",
              "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
-             " p50 ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             " p50 ratio | p95 ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for level, ours, floor in rows:
         lines.append(f"| {level} | {ours['requests']} | {ours['errors']} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
                      f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['p50']:.0f} | {floor['p95']:.0f} | "
-                     f"{ours['p50'] / floor['p50']:.2f} |")
+                     f"{ours['p50'] / floor['p50']:.2f} | {ours['p95'] / floor['p95']:.2f} |")
     lines += ["", "Memory (resident): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]
     report = "\n".join(lines) + "\n"
     print(report)
-    (ROOT / "benchmarks" / "results" / "load.md").write_text(report, encoding="utf-8")
+    (ROOT / "benchmarks" / "results" / args.out).write_text(report, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -246,14 +246,16 @@ class KnowledgeBase:
         limit: int = 5,
         only_topic: bool = False,
         only_entities: bool = False,
+        query: Query | None = None,
     ) -> list[Hit]:
         """Ranked passages for a question, best first.
 
         `topic` and `entities` (canonical names, e.g. from the NLU or the conversation) raise the passages that
-        have them; with `only_topic` / `only_entities` the others are left out.
+        have them; with `only_topic` / `only_entities` the others are left out. `query` is the question as
+        `analyze` already read it, for a caller that needs both.
         """
         snap = self.snapshot()
-        query = analyze(question, snap.matcher, snap.sound_alike)
+        query = query or analyze(question, snap.matcher, snap.sound_alike)
         extra = [e for e in entities if e not in query.entities]
         entity_by_name = {e.name: e for e in snap.matcher.entities}
         for name in extra:

@@ -150,7 +150,11 @@ def bump_version(db: sqlite_utils.Database) -> None:
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
-    if not db["meta"].exists():
-        return default
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    # Asked before every answer (search.py checks the version), so one query, without listing the tables first.
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return default
+        raise
     return row[0] if row else default

@@ -53,13 +53,13 @@ def knowledge_features(text: str, kb: KnowledgeBase | None) -> np.ndarray:
     if kb is None or not text:
         return vector
     topics = list(catalog.topics())
-    for hit in kb.search(text, limit=1000):
+    query = kb.analyze(text)
+    for hit in kb.search(text, limit=1000, query=query):
         for topic in hit.passage["topics"]:
             if topic in topics:
                 i = topics.index(topic)
                 vector[i] = max(vector[i], hit.coverage)
         vector[len(topics)] = max(vector[len(topics)], hit.coverage)
-    query = kb.analyze(text)
     for group in query.groups:
         if group.kind == "entity" and group.entity_type in catalog.ENTITY_TYPES:
             vector[len(topics) + 1 + catalog.ENTITY_TYPES.index(group.entity_type)] = 1.0

@@ -107,6 +107,8 @@ def memory_mb(pid: int) -> float:
 async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list,
                    pause: float = 0.0):
     reading = random.Random(n)
+    if pause:
+        await asyncio.sleep(pause * reading.random())  # people arrive one by one, not all in the same millisecond
     for turn in itertools.count():
         if turn and pause:
             await asyncio.sleep(pause * reading.uniform(0.5, 1.5))

@@ -1,8 +1,10 @@
-"""A Rasa dense featurizer that tells DIET how well the knowledge base covers a message, topic by topic.
+"""A Rasa dense featurizer that tells the intent classifier how well the knowledge base covers a message, topic
+by topic.
 
 For each message: the best coverage (see knowledge/search.py) among passages of each plan topic, the best
 coverage overall, and which kinds of entity it names (road, group, programme, community, place). A message
-about 征兵 that DIET never saw in training still looks like a plan question, and 今天下雨吗 looks like none.
+about 征兵 that the classifier never saw in training still looks like a plan question, and 今天下雨吗 looks
+like none.
 Features come from the plan's text, not from the training labels, and follow staff changes without retraining.
 """
 from __future__ import annotations

@@ -6,8 +6,9 @@ Starts our action server and Rasa (with a copy of var/knowledge.db) and, in the 
 bot (one intent, one response) trained on the spot, so the figures are a ratio to Rasa's own floor on this
 machine. Each simulated resident holds a conversation from a realistic mix (meals, jobs, roads, follow-ups,
 elder mode, out of scope) as fast as answers come (the stress case: every resident always has a message in
-flight), or, with --pause S, reading each answer for a random 0.5·S to 1.5·S seconds first, as people do. Prints p50/p95/p99 latency, throughput, errors and each
-process's memory; writes benchmarks/results/load.md. Every request goes to 127.0.0.1 and the run stops by itself.
+flight), or, with --pause S, reading each answer for a random 0.5·S to 1.5·S seconds first, as people do.
+Prints p50/p95/p99 latency, throughput, errors and each process's memory, with the trivial bot's figures and the
+ratios; writes benchmarks/results/load.md (or --out). Every request goes to 127.0.0.1 and the run stops by itself.
 """
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, an
 	@$(KB) forget
 	@trap 'kill 0' INT TERM EXIT; \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
-	$(RASA) run --model $(MODEL) --enable-api --auth-token "$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
+	$(RASA) run --model $(MODEL) --enable-api --auth-token="$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
 		--interface 127.0.0.1 --port $(RASA_PORT) --endpoints endpoints.yml --credentials credentials.yml & \
 	RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.web --port $(WEB_PORT) & \
 	if [ -n "$$TELEGRAM_TOKEN" ]; then RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.telegram & \

@@ -87,7 +87,7 @@ class Servers:
 
     def start_rasa(self) -> None:
         self.rasa = self._spawn("rasa", [RASA, "run", "--model", str(MODEL), "--enable-api",
-                                         "--auth-token", self.api_token,
+                                         f"--auth-token={self.api_token}",  # a token may start with "-"
                                          "--interface", "127.0.0.1", "--port", str(self.rasa_port),
                                          "--endpoints", str(self.endpoints),
                                          "--credentials", str(ROOT / "credentials.yml")])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 MIN_NAME_CHARS = 3
 # At least this many characters must be the same, and at most this many may differ.
 MIN_SAME_CHARS = 2
-MAX_CHANGED_CHARS = 1
+MAX_CHANGED_CHARS = 1  # SoundAlikeMatcher._candidates finds names one character away; more needs another index
 # Sounds that residents from the Pearl River Delta often merge; compared after this folding.
 _FOLD_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"))
 _FOLD_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
@@ -55,9 +55,14 @@ class SoundAlikeMatcher:
     def __init__(self, names):
         sounds("路")  # load pypinyin's dictionary now, not on a resident's first question
         self._by_length: dict[int, list[str]] = {}
-        for name in dict.fromkeys(names):
+        # Names by each way of blanking one character: a window finds the names it differs from in at most one
+        # place with one look-up per character, instead of comparing itself with every name of its length.
+        self._by_blank: dict[tuple[int, str], list[tuple[int, str]]] = {}
+        for order, name in enumerate(dict.fromkeys(names)):
             if len(name) >= MIN_NAME_CHARS and all("\u4e00" <= c <= "\u9fff" or c.isalnum() for c in name):
                 self._by_length.setdefault(len(name), []).append(name)
+                for i in range(len(name)):
+                    self._by_blank.setdefault((i, name[:i] + name[i + 1:]), []).append((order, name))
 
     def find(self, text: str) -> list[SoundAlike]:
         """Stretches of `text` that sound like a known name but are not written like it, longest first."""
@@ -68,12 +73,19 @@ class SoundAlikeMatcher:
                 if any(taken[start:start + length]):
                     continue
                 window = text[start:start + length]
-                name = self._match(window, self._by_length[length])
+                name = self._match(window, self._candidates(window))
                 if name:
                     found.append(SoundAlike(start, start + length, window, name))
                     for i in range(start, start + length):
                         taken[i] = True
         return sorted(found, key=lambda m: m.start)
+
+    def _candidates(self, window: str) -> list[str]:
+        """The names that differ from `window` in at most one character, in the order they were given."""
+        close = set()
+        for i in range(len(window)):
+            close.update(self._by_blank.get((i, window[:i] + window[i + 1:]), ()))
+        return [name for _, name in sorted(close)]
 
     @staticmethod
     def _match(window: str, names: list[str]) -> str | None:

@@ -47,3 +47,31 @@ def test_a_message_without_features_still_gets_an_intent(tmp_path):
     [message] = classifier.process([Message(data={"text": ""})])
     assert message.get("intent")["name"] in {"thanks", "goodbye"}
     assert 0 < message.get("intent")["confidence"] <= 1
+
+
+def rasas_row(message):
+    """The row as Rasa's own LogisticRegressionClassifier builds it."""
+    from scipy.sparse import csr_matrix, hstack
+    sparse = message.get_sparse_features(attribute=TEXT)[1]
+    dense = message.get_dense_features(attribute=TEXT)[1]
+    return hstack([csr_matrix(f.features) for f in (sparse, dense) if f is not None]).toarray()
+
+
+def test_rows_have_rasas_columns(tmp_path):
+    from scipy.sparse import coo_matrix
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE
+    rng = np.random.default_rng(0)
+    message = Message(data={"text": "粤信路会改造吗"})
+    sparse = lambda width: coo_matrix(rng.random((1, width)) * (rng.random((1, width)) < 0.3))  # noqa: E731
+    message.add_features(Features(sparse(7), FEATURE_TYPE_SENTENCE, TEXT, "words"))
+    message.add_features(Features(coo_matrix(rng.random((4, 7))), FEATURE_TYPE_SEQUENCE, TEXT, "words"))
+    message.add_features(Features(rng.random((1, 3)), FEATURE_TYPE_SENTENCE, TEXT, "knowledge"))  # dense, in between
+    message.add_features(Features(sparse(11), FEATURE_TYPE_SENTENCE, TEXT, "chars"))
+    message.add_features(Features(sparse(5), FEATURE_TYPE_SENTENCE, "intent", "other attribute"))
+    message.add_features(Features(np.array([[0.0, 2.5]]), FEATURE_TYPE_SENTENCE, TEXT, "cues"))
+    classifier = make(tmp_path)
+    row = classifier._create_X([message, Message(data={"text": ""}), message]).toarray()
+    assert row.shape == (3, 7 + 11 + 3 + 2)
+    np.testing.assert_array_equal(row[0], rasas_row(message)[0])
+    np.testing.assert_array_equal(row[1], 0)
+    np.testing.assert_array_equal(row[2], row[0])

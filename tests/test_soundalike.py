@@ -53,3 +53,17 @@ def test_pearl_river_delta_sounds_are_folded():
 def test_search_reads_a_sound_alike_road(kb):
     best = kb.search("月信路几时修好")[0]
     assert "粤信路" in best.passage["text"] and best.coverage >= 0.6
+
+
+def test_the_index_finds_what_comparing_with_every_name_finds(kb):
+    """The blank-one-character index gives the same answer as comparing each window with every name."""
+    snapshot = kb.snapshot()
+    matcher = snapshot.sound_alike
+    text = "".join(p["text"] for p in snapshot.passages) + "月信路金叶路翠弯路裕福难路长者住餐老人饭趟"
+    checked = 0
+    for length, same_length in matcher._by_length.items():
+        for start in range(len(text) - length + 1):
+            window = text[start:start + length]
+            assert matcher._match(window, matcher._candidates(window)) == matcher._match(window, same_length)
+            checked += 1
+    assert checked > 10_000

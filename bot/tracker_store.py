@@ -53,7 +53,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
         self._conversations: "OrderedDict[str, _Stored]" = OrderedDict()
-        self._events = self.SQLEvent.__table__
+        self._events = events = self.SQLEvent.__table__
+        # Built once: building a query is most of the cost of running one this small.
+        sender = sa.bindparam("sender_id")
+        self._fingerprint_query = sa.select(sa.func.count(), sa.func.max(events.c.id)).where(
+            events.c.sender_id == sender)
+        start = (sa.select(sa.func.max(events.c.timestamp))
+                 .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
+                 .scalar_subquery())
+        self._latest_session_count = sa.select(sa.func.count()).where(
+            events.c.sender_id == sender, sa.or_(events.c.timestamp >= start, start.is_(None)))
+        self._insert = events.insert()
         if self.engine.dialect.name == "sqlite":
             # Rasa's engine opens and closes the file for every query; keep a few connections open instead.
             url = self.engine.url
@@ -66,20 +76,12 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _fingerprint(self, connection: sa.engine.Connection, sender_id: str) -> tuple[int, Optional[int]]:
-        events = self._events
-        query = sa.select(sa.func.count(), sa.func.max(events.c.id)).where(events.c.sender_id == sender_id)
-        rows, last_id = connection.execute(query).one()
+        rows, last_id = connection.execute(self._fingerprint_query, {"sender_id": sender_id}).one()
         return int(rows), last_id
 
     def _stored_in_latest_session(self, connection: sa.engine.Connection, sender_id: str) -> int:
         """How many events of the latest session are stored: Rasa's own count, as one query."""
-        events = self._events
-        start = (sa.select(sa.func.max(events.c.timestamp))
-                 .where(events.c.sender_id == sender_id, events.c.type_name == SessionStarted.type_name)
-                 .scalar_subquery())
-        query = sa.select(sa.func.count()).where(events.c.sender_id == sender_id,
-                                                 sa.or_(events.c.timestamp >= start, start.is_(None)))
-        return int(connection.execute(query).scalar())
+        return int(connection.execute(self._latest_session_count, {"sender_id": sender_id}).scalar())
 
     def _remember(self, sender_id: str, stored: _Stored) -> None:
         self._conversations[sender_id] = stored
@@ -116,7 +118,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 stored = self._stored_in_latest_session(connection, sender_id)  # a tracker we did not hand out
             new = list(itertools.islice(tracker.events, stored, None))
             if new:
-                connection.execute(self._events.insert(), [_row(sender_id, event) for event in new])
+                connection.execute(self._insert, [_row(sender_id, event) for event in new])
             rows, last_id = self._fingerprint(connection, sender_id)
         # A new session changes what a read returns (the latest session only), so that tracker is not reused.
         keep = not any(isinstance(event, SessionStarted) for event in new)

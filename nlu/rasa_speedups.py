@@ -1,20 +1,38 @@
-"""One change to Rasa 3.6's per-message work, applied when Rasa loads our components (nlu/components/__init__.py).
+"""Changes to Rasa 3.6's per-message work, applied when Rasa loads our components (nlu/components/__init__.py).
 
-Rasa checks every action server reply against a fixed JSON schema with `jsonschema.validate(reply, schema)`, and
+Profiled under load (benchmarks/load.py, py-spy); each keeps Rasa's behaviour and is tested in
+tests/test_rasa_speedups.py.
+
+1. Rasa checks every action server reply against a fixed JSON schema with `jsonschema.validate(reply, schema)`, and
 that call re-checks the *schema* against JSON Schema's meta-schema each time before checking the reply. Profiled
 under load (benchmarks/load.py, py-spy), that meta-schema check was 45% of the Rasa process's time. Here the
 validator for the fixed schema is built (and the schema checked) once; each reply is validated exactly as before
 and an invalid reply raises the same `ValidationError` with the same message.
+
+2. For every call to the action server Rasa opens a new HTTP client session, and so a new connection, and closes
+it after the reply (`EndpointConfig.request`): about a tenth of Rasa's time, and as much again for the action
+server accepting the connection. Here each endpoint keeps one client session per event loop, whose connections
+are reused. Timeouts, headers and authentication are Rasa's; an idle connection is dropped after 2 s, before
+the action server (Sanic, 5 s) would close it, so a request never goes out on a connection being closed. A dead
+action server fails the call exactly as before, and the next call after it is back opens a new connection.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any, Dict, Text
+
+import aiohttp
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+KEEP_IDLE_CONNECTION_SECONDS = 2.0
+_rasa_session = EndpointConfig.session
+_sessions: Dict[tuple, aiohttp.ClientSession] = {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,5 +57,37 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
         raise e
 
 
+class _KeptSession:
+    """Used as Rasa uses a session (`async with endpoint.session() as session`), but left open afterwards."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+def _session(self: EndpointConfig):
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _rasa_session(self)  # outside an event loop: Rasa's own, closed after use
+    auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            if self.basic_auth else None)
+    key = (id(loop), self.url, tuple(sorted(self.headers.items())), auth)
+    session = _sessions.get(key)
+    if session is None or session.closed or session._loop is not loop:
+        for old in [k for k, s in _sessions.items() if s.closed or s._loop.is_closed()]:
+            del _sessions[old]
+        session = _sessions[key] = aiohttp.ClientSession(
+            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_IDLE_CONNECTION_SECONDS))
+    return _KeptSession(session)
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
+    EndpointConfig.session = _session

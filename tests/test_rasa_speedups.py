@@ -1,4 +1,4 @@
-"""The action-server reply check keeps Rasa's behaviour while building its validator once."""
+"""Rasa's per-message work made cheaper keeps Rasa's behaviour: the reply check, the action server's connections."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -11,8 +11,10 @@ def remote():
     return RemoteAction("action_answer_from_plan", None)
 
 
-def test_loading_our_components_applies_the_change():
+def test_loading_our_components_applies_the_changes():
+    from rasa.utils.endpoints import EndpointConfig
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+    assert EndpointConfig.session is rasa_speedups._session
 
 
 def test_a_valid_reply_passes():
@@ -31,3 +33,65 @@ def test_an_invalid_reply_fails_as_in_rasa(reply):
 
 def test_the_validator_is_built_once():
     assert rasa_speedups._response_validator() is rasa_speedups._response_validator()
+
+
+async def _server(port, seen):
+    from aiohttp import web
+
+    async def webhook(request):
+        seen.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": [{"text": "好"}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def test_calls_to_the_action_server_reuse_one_connection_and_survive_its_restart():
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.servers import free_port
+
+    async def scenario():
+        port, seen = free_port(), []
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        runner = await _server(port, seen)
+        for _ in range(5):
+            assert await endpoint.request(json={"next_action": "action_about"}) == {
+                "events": [], "responses": [{"text": "好"}]}
+        assert len(seen) == 5 and len(set(seen)) == 1  # five calls, one connection
+        await runner.cleanup()  # the action server dies
+        with pytest.raises(aiohttp.ClientError):
+            await endpoint.request(json={"next_action": "action_about"})
+        runner = await _server(port, seen)  # and comes back
+        assert await endpoint.request(json={"next_action": "action_about"})
+        await runner.cleanup()
+
+    asyncio.run(scenario())
+
+
+def test_rasa_opens_a_connection_per_call_without_the_change():
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.servers import free_port
+
+    async def scenario():
+        port, seen = free_port(), []
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        runner = await _server(port, seen)
+        for _ in range(3):
+            async with rasa_speedups._rasa_session(endpoint) as session:
+                async with session.post(endpoint.url, json={}) as response:
+                    await response.json()
+        await runner.cleanup()
+        return seen
+
+    assert len(set(asyncio.run(scenario()))) == 3

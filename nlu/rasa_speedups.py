@@ -15,6 +15,11 @@ server accepting the connection. Here each endpoint keeps one client session per
 are reused. Timeouts, headers and authentication are Rasa's; an idle connection is dropped after 2 s, before
 the action server (Sanic, 5 s) would close it, so a request never goes out on a connection being closed. A dead
 action server fails the call exactly as before, and the next call after it is back opens a new connection.
+
+3. Two small look-ups Rasa repeats for every message: whether the model's domain is empty (Rasa builds an empty
+domain and compares both as dictionaries), and which event class a stored event's type name means (Rasa lists
+every subclass of `Event` for each event it reads). The first is remembered per domain, which does not change
+once loaded; the second in a table that is rebuilt whenever a name is not in it.
 """
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
 KEEP_IDLE_CONNECTION_SECONDS = 2.0
@@ -88,6 +96,31 @@ def _session(self: EndpointConfig):
     return _KeptSession(session)
 
 
+_rasa_is_empty = Domain.is_empty
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: Dict[str, type] = {}
+
+
+def _is_empty(self: Domain) -> bool:
+    if "_westbot_is_empty" not in self.__dict__:
+        self.__dict__["_westbot_is_empty"] = _rasa_is_empty(self)
+    return self.__dict__["_westbot_is_empty"]
+
+
+def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
+    cls = _event_classes.get(type_name)
+    if cls is None:
+        _event_classes.clear()  # a name not seen yet, perhaps from a class imported since: list them again
+        for subclass in all_subclasses(Event):
+            _event_classes.setdefault(subclass.type_name, subclass)  # the first one, as Rasa's scan finds
+        cls = _event_classes.get(type_name)
+    if cls is None:
+        return _rasa_resolve_by_type(type_name, default)  # Rasa's answer for unknown names, errors included
+    return cls
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     EndpointConfig.session = _session
+    Domain.is_empty = _is_empty
+    Event.resolve_by_type = staticmethod(_resolve_by_type)

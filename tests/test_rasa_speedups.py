@@ -95,3 +95,22 @@ def test_rasa_opens_a_connection_per_call_without_the_change():
         return seen
 
     assert len(set(asyncio.run(scenario()))) == 3
+
+
+def test_event_types_resolve_as_in_rasa():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    for name in names:
+        assert Event.resolve_by_type(name) is rasa_speedups._rasa_resolve_by_type(name)
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no such event")
+
+
+def test_a_domain_is_empty_as_in_rasa():
+    from rasa.shared.core.domain import Domain
+    from tests.servers import ROOT
+    assert Domain.empty().is_empty()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    assert not domain.is_empty() and not domain.is_empty()

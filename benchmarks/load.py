@@ -1,6 +1,6 @@
 """Simulated residents through the REST channel at 1, 10 and 50 at once, against ours and a trivial Rasa bot.
 
-    python benchmarks/load.py [--duration 30] [--levels 1 10 50] [--pause 0] [--out load.md]
+    python benchmarks/load.py [--duration 30] [--rounds 3] [--levels 1 10 50] [--pause 0] [--out load.md]
 
 Starts our action server and Rasa (with a copy of var/knowledge.db) and, in the same run, a trivial Chinese Rasa
 bot (one intent, one response) trained on the spot, so the figures are a ratio to Rasa's own floor on this
@@ -9,6 +9,8 @@ elder mode, out of scope) as fast as answers come (the stress case: every reside
 flight), or, with --pause S, reading each answer for a random 0.5·S to 1.5·S seconds first, as people do.
 Prints p50/p95/p99 latency, throughput, errors and each process's memory, with the trivial bot's figures and the
 ratios; writes benchmarks/results/load.md (or --out). Every request goes to 127.0.0.1 and the run stops by itself.
+The machine's speed drifts from minute to minute, so each level alternates between the two bots in --rounds
+turns (three of 10 s each by default) and pools each bot's answers, rather than measuring one after the other.
 """
 from __future__ import annotations
 
@@ -127,6 +129,7 @@ async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str
 
 
 async def measure(url: str, level: int, duration: float, scripts: list[list[str]], pause: float = 0.0) -> dict:
+    """One turn at `level` residents at once: every answer's latency and whether it came, and the time taken."""
     results: list[tuple[float, bool]] = []
     limits = httpx.Limits(max_connections=level, max_keepalive_connections=level)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
@@ -135,6 +138,13 @@ async def measure(url: str, level: int, duration: float, scripts: list[list[str]
         await asyncio.gather(*(resident(client, url, n, scripts[n % len(scripts)], stop, results, pause)
                                for n in range(level)))
         elapsed = time.monotonic() - started
+    return {"results": results, "elapsed": elapsed}
+
+
+def summarize(turns: list[dict]) -> dict:
+    """The turns of one bot at one level, pooled."""
+    results = [r for turn in turns for r in turn["results"]]
+    elapsed = sum(turn["elapsed"] for turn in turns)
     latencies = sorted(ms for ms, ok in results if ok)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")  # noqa: E731
     return {"requests": len(results), "errors": sum(1 for _, ok in results if not ok),
@@ -163,7 +173,8 @@ def start_trivial(work: Path) -> tuple[subprocess.Popen, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=30, help="seconds at each level")
+    parser.add_argument("--duration", type=float, default=30, help="seconds at each level, for each bot")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each bot takes at each level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each resident reads an answer (mean)")
     parser.add_argument("--out", default="load.md", help="report name under benchmarks/results/")
@@ -180,10 +191,13 @@ def main() -> None:
             cold_start = time.perf_counter() - cold
             trivial, trivial_url = start_trivial(work)
             rows = []
+            turn = args.duration / args.rounds
             for level in args.levels:
-                ours = asyncio.run(measure(servers.url, level, args.duration, CONVERSATIONS, args.pause))
-                floor = asyncio.run(measure(trivial_url, level, args.duration, [["你好", "再见"]], args.pause))
-                rows.append((level, ours, floor))
+                ours, floor = [], []
+                for _ in range(args.rounds):
+                    ours.append(asyncio.run(measure(servers.url, level, turn, CONVERSATIONS, args.pause)))
+                    floor.append(asyncio.run(measure(trivial_url, level, turn, [["你好", "再见"]], args.pause)))
+                rows.append((level, summarize(ours), summarize(floor)))
             memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid),
                       "trivial rasa": memory_mb(trivial.pid)}
         finally:
@@ -193,7 +207,8 @@ def main() -> None:
     command = " ".join(["python benchmarks/load.py", *sys.argv[1:]])
     how = (f"each resident reads an answer for {args.pause:g} s on average before the next message" if args.pause
            else "each resident sends the next message as soon as the answer comes (always one in flight)")
-    lines = [f"# Load: {args.duration:.0f} s at each level, simulated residents through REST on 127.0.0.1",
+    lines = [f"# Load: {args.duration:.0f} s at each level for each bot, in {args.rounds} alternating turns; "
+             "simulated residents through REST on 127.0.0.1",
              "", f"Command: `{command}`: {how}. Cold start of our two servers: {cold_start:.0f} s.", "",
              "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
              " p50 ratio | p95 ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -129,3 +129,33 @@ def test_rasas_http_api_needs_the_token_but_the_chat_channel_does_not(bot):
     with urllib.request.urlopen(f"{tracker}?token={bot.api_token}", timeout=10) as allowed:
         assert allowed.status == 200
     assert bot.say("e2e-token", "你好")  # the REST channel stays open for residents' front ends
+
+
+def test_a_resident_back_after_an_hour_starts_a_new_session_and_keeps_elder_mode(bot):
+    import asyncio
+    import time
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    store = SQLTrackerStore(domain, dialect="sqlite", db=str(bot.workdir / "trackers.db"))
+    then = time.time() - 2 * 3600  # two hours ago this resident switched elder mode on, and asked about jobs
+    earlier = [ActionExecuted("action_listen", timestamp=then), ActionExecuted("action_session_start", timestamp=then),
+               SessionStarted(timestamp=then), ActionExecuted("action_listen", timestamp=then),
+               UserUttered("长者模式", {"name": "elder_mode_on", "confidence": 1.0}, timestamp=then),
+               ActionExecuted("action_switch_mode", timestamp=then), SlotSet("elder_mode", True, timestamp=then),
+               ActionExecuted("action_listen", timestamp=then),
+               UserUttered("找工作", {"name": "ask_employment", "confidence": 1.0}, timestamp=then + 1),
+               ActionExecuted("action_answer_from_plan", timestamp=then + 1),
+               SlotSet("last_topic", "employment", timestamp=then + 1),
+               ActionExecuted("action_listen", timestamp=then + 1)]
+    asyncio.run(store.save(DialogueStateTracker.from_events("e2e-return", earlier, domain.slots)))
+
+    reply = bot.say("e2e-return", "有没有招聘会")
+    assert [b["title"] for m in reply for b in m.get("buttons") or []] == ["再说一遍", "打电话问", "回到开头"]
+    latest = asyncio.run(store.retrieve("e2e-return"))  # what Rasa reads now: the new session only
+    assert [e.text for e in latest.events if isinstance(e, UserUttered)] == ["有没有招聘会"]
+    assert latest.get_slot("elder_mode") is True

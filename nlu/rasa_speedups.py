@@ -20,6 +20,11 @@ action server fails the call exactly as before, and the next call after it is ba
 domain and compares both as dictionaries), and which event class a stored event's type name means (Rasa lists
 every subclass of `Event` for each event it reads). The first is remembered per domain, which does not change
 once loaded; the second in a table that is rebuilt whenever a name is not in it.
+
+4. When a new session starts, Rasa carries the slots over by repeating every slot event of the old session, so a
+session of 400 answers began the next one with 470 slot events, and each session carried all of the one before it:
+a resident's history grew back with every visit. Here each slot is carried over once, with the value (and
+metadata) it was last set to: the same slots and values after the session start, in a handful of events.
 """
 from __future__ import annotations
 
@@ -31,10 +36,10 @@ import aiohttp
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
@@ -97,6 +102,7 @@ def _session(self: EndpointConfig):
 
 
 _rasa_is_empty = Domain.is_empty
+_rasa_carried_slots = ActionSessionStart._slot_set_events_from_tracker
 _rasa_resolve_by_type = Event.resolve_by_type
 _event_classes: Dict[str, type] = {}
 
@@ -119,8 +125,19 @@ def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
     return cls
 
 
+def _carried_slots(tracker: Any) -> list:
+    """One `SlotSet` per slot set in the session, as it was last set, in the order of those last settings."""
+    latest: Dict[str, SlotSet] = {}
+    for event in tracker.applied_events():
+        if isinstance(event, SlotSet):
+            latest.pop(event.key, None)
+            latest[event.key] = event
+    return [SlotSet(key=e.key, value=e.value, metadata=e.metadata) for e in latest.values()]
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     EndpointConfig.session = _session
     Domain.is_empty = _is_empty
     Event.resolve_by_type = staticmethod(_resolve_by_type)
+    ActionSessionStart._slot_set_events_from_tracker = staticmethod(_carried_slots)

@@ -114,3 +114,27 @@ def test_a_domain_is_empty_as_in_rasa():
     assert Domain.empty().is_empty()
     domain = Domain.load(str(ROOT / "domain.yml"))
     assert not domain.is_empty() and not domain.is_empty()
+
+
+def test_a_new_session_carries_each_slot_once_with_its_last_value():
+    from rasa.core.actions.action import ActionSessionStart
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from tests.servers import ROOT
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    events = [ActionExecuted("action_listen"), SessionStarted(), ActionExecuted("action_listen")]
+    for topic, road in [("roads", "粤信路"), ("employment", None), ("roads", "金沙路")] * 50:
+        events += [UserUttered("问"), SlotSet("last_topic", topic), SlotSet("last_entity", road),
+                   ActionExecuted("action_listen")]
+    events.insert(5, SlotSet("elder_mode", True))
+    tracker = DialogueStateTracker.from_events("resident", events, domain.slots)
+
+    ours = ActionSessionStart._slot_set_events_from_tracker(tracker)
+    rasas = rasa_speedups._rasa_carried_slots(tracker)
+    assert len(rasas) == 301 and len(ours) == 3
+    after = lambda carried: DialogueStateTracker.from_events(  # noqa: E731
+        "resident", [*events, SessionStarted(), *carried, ActionExecuted("action_listen")], domain.slots)
+    assert after(ours).current_slot_values() == after(rasas).current_slot_values()
+    assert after(ours).get_slot("elder_mode") is True and after(ours).get_slot("last_entity") == "金沙路"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from knowledge.settings import get_settings  # noqa: E402
-from tests.servers import Servers  # noqa: E402
+from tests.servers import Servers, running_bot  # noqa: E402
 
 QUESTIONS = ["老人家去边度食饭？", "找工作", "有没有招聘会", "粤信路会改造吗", "那个什么时候修好？", "金沙路呢",
              "固定资产投资增长多少", "谢谢"]
@@ -63,20 +62,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--out", default="long-conversation.md", help="report name under benchmarks/results/")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        shutil.copy(get_settings().kb_path, work / "knowledge.db")
-        servers = Servers(work, work / "knowledge.db")
-        try:
-            servers.start_actions()
-            servers.start_rasa()
-            timed(servers, "warm-up", 10)
-            times = timed(servers, "long", args.messages)
-            events = age_copy(servers, "long", "returning", 2 * 3600)
-            returning = timed(servers, "returning", BLOCK, start=args.messages)
-            fresh = timed(servers, "new", BLOCK, start=args.messages)  # the same questions, just after
-        finally:
-            servers.stop()
+    with tempfile.TemporaryDirectory() as work, running_bot(get_settings().kb_path, Path(work)) as servers:
+        timed(servers, "warm-up", 10)
+        times = timed(servers, "long", args.messages)
+        events = age_copy(servers, "long", "returning", 2 * 3600)
+        returning = timed(servers, "returning", BLOCK, start=args.messages)
+        fresh = timed(servers, "new", BLOCK, start=args.messages)  # the same questions, just after
     command = " ".join(["python benchmarks/long_conversation.py", *sys.argv[1:]])
     lines = ["# One resident's conversation: answer time by its length", "", f"Command: `{command}`: one message "
              "at a time through REST on 127.0.0.1; medians per block of messages.", "",

@@ -7,9 +7,10 @@ that was about 40% of the Rasa process's time. This store keeps the same table a
 
 - remembers the tracker it saved last for each recent conversation (`cache_size` of them) and hands it back when
   the database still holds exactly what it saved, checked with one indexed query per message (the number of the
-  conversation's rows and the newest row's id). Anything that changed the rows in between (another Rasa server in
-  the PostgreSQL profile, `kb forget` deleting old events) makes it read the database as Rasa would. A tracker is
-  handed to one caller at a time, and one that was changed without being saved is never handed out again;
+  conversation's rows and the newest row's id). Rows are only ever added (by Rasa) or deleted (by `kb forget`),
+  and either changes one of the two, so a conversation changed elsewhere (another Rasa server in the PostgreSQL
+  profile, old events forgotten) is read from the database as Rasa would. A tracker is handed to one caller at a
+  time, and one that was changed without being saved is never handed out again;
 - knows how many of a tracker's events are stored already, so saving is one multi-row insert, no count;
 - on SQLite, uses write-ahead logging with `synchronous=NORMAL`: a commit no longer waits for the disk, a crash of
   the process loses nothing, and a power cut can lose at most the last moments of conversations.

@@ -10,10 +10,11 @@ validator for the fixed schema is built (and the schema checked) once; each repl
 and an invalid reply raises the same `ValidationError` with the same message.
 
 2. For every call to the action server Rasa opens a new HTTP client session, and so a new connection, and closes
-it after the reply (`EndpointConfig.request`): about a tenth of Rasa's time, and as much again for the action
-server accepting the connection. Here each endpoint keeps one client session per event loop, whose connections
+it after the reply (`EndpointConfig.request`): about a tenth of Rasa's time, and work for the action server
+accepting each connection. Here each endpoint keeps one client session per event loop, whose connections
 are reused. Timeouts, headers and authentication are Rasa's; an idle connection is dropped after 2 s, before
-the action server (Sanic, 5 s) would close it, so a request never goes out on a connection being closed. A dead
+the action server (Sanic, 5 s) would close it, so a request does not go out on a connection the server is
+closing. A dead
 action server fails the call exactly as before, and the next call after it is back opens a new connection.
 
 3. Two small look-ups Rasa repeats for every message: whether the model's domain is empty (Rasa builds an empty
@@ -33,7 +34,6 @@ import functools
 from typing import Any, Dict, Text
 
 import aiohttp
-
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionSessionStart, RemoteAction

@@ -1,4 +1,4 @@
-"""Faults and odd input: fuzzed messages, reads during writes, a full disk for staff."""
+"""Faults and odd input: fuzzed messages, reads during writes, a full disk or read-only database for staff."""
 from __future__ import annotations
 
 import sqlite3
@@ -76,3 +76,26 @@ def test_the_cli_says_clearly_when_the_disk_is_full(kb_path, monkeypatch):
     result = CliRunner().invoke(cli, ["add", "--db", str(kb_path), "--topic", "roads", "--text", "翠湾路通车。" * 300])
     assert result.exit_code == 1
     assert "Nothing was changed" in result.output and "full" in result.output
+
+
+def read_only(path):
+    db = store.open_for_writing(path)
+    db.execute("PRAGMA query_only = 1")  # SQLite refuses every write, as on a read-only file or mount
+    return db
+
+
+def test_a_read_only_database_writes_nothing_half(kb_path):
+    db = read_only(kb_path)
+    passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        staff.add_passage(db, topic="roads", text="翠湾路通车。", by="test")
+    assert db.execute("SELECT count(*) FROM passages").fetchone()[0] == passages
+
+
+def test_the_cli_says_clearly_when_the_database_is_read_only(kb_path, monkeypatch):
+    monkeypatch.setattr("knowledge.cli.writer", read_only)
+    result = CliRunner().invoke(cli, ["add", "--db", str(kb_path), "--topic", "roads", "--text", "翠湾路通车。"])
+    assert result.exit_code == 1
+    assert "Nothing was changed" in result.output and "readonly" in result.output
+    db = store.open_for_writing(kb_path)
+    assert not db.execute("SELECT count(*) FROM passages WHERE text LIKE '翠湾路通车。%'").fetchone()[0]

@@ -258,6 +258,8 @@ class KnowledgeBase:
         query = query or analyze(question, snap.matcher, snap.sound_alike)
         extra = [e for e in entities if e not in query.entities]
         entity_by_name = {e.name: e for e in snap.matcher.entities}
+        if extra:  # the caller's query stays as it was
+            query = Query(query.text, list(query.groups), list(query.entities))
         for name in extra:
             if name in entity_by_name:
                 ent = entity_by_name[name]

@@ -1,9 +1,10 @@
 """The linear intent classifier: C is a setting, and a message no featurizer described still gets an intent."""
 import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix, hstack
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -51,15 +52,12 @@ def test_a_message_without_features_still_gets_an_intent(tmp_path):
 
 def rasas_row(message):
     """The row as Rasa's own LogisticRegressionClassifier builds it."""
-    from scipy.sparse import csr_matrix, hstack
     sparse = message.get_sparse_features(attribute=TEXT)[1]
     dense = message.get_dense_features(attribute=TEXT)[1]
     return hstack([csr_matrix(f.features) for f in (sparse, dense) if f is not None]).toarray()
 
 
 def test_rows_have_rasas_columns(tmp_path):
-    from scipy.sparse import coo_matrix
-    from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE
     rng = np.random.default_rng(0)
     message = Message(data={"text": "粤信路会改造吗"})
     sparse = lambda width: coo_matrix(rng.random((1, width)) * (rng.random((1, width)) < 0.3))  # noqa: E731

@@ -1,10 +1,21 @@
 """Rasa's per-message work made cheaper keeps Rasa's behaviour: the reply check, the action server's connections."""
+import asyncio
+from contextlib import asynccontextmanager
+
+import aiohttp
 import pytest
+from aiohttp import web
 from jsonschema import ValidationError
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionSessionStart, RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 
 import nlu.components  # noqa: F401  (applies the change, as loading our model does)
 from nlu import rasa_speedups
+from tests.servers import ROOT, free_port
 
 
 def remote():
@@ -12,7 +23,6 @@ def remote():
 
 
 def test_loading_our_components_applies_the_changes():
-    from rasa.utils.endpoints import EndpointConfig
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
     assert EndpointConfig.session is rasa_speedups._session
 
@@ -35,9 +45,7 @@ def test_the_validator_is_built_once():
     assert rasa_speedups._response_validator() is rasa_speedups._response_validator()
 
 
-async def _server(port, seen):
-    from aiohttp import web
-
+async def _serve(port, seen):
     async def webhook(request):
         seen.append(request.transport.get_extra_info("peername"))
         return web.json_response({"events": [], "responses": [{"text": "好"}]})
@@ -50,56 +58,48 @@ async def _server(port, seen):
     return runner
 
 
-def test_calls_to_the_action_server_reuse_one_connection_and_survive_its_restart():
-    import asyncio
-
-    import aiohttp
-    from rasa.utils.endpoints import EndpointConfig
-
-    from tests.servers import free_port
-
-    async def scenario():
-        port, seen = free_port(), []
-        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
-        runner = await _server(port, seen)
-        for _ in range(5):
-            assert await endpoint.request(json={"next_action": "action_about"}) == {
-                "events": [], "responses": [{"text": "好"}]}
-        assert len(seen) == 5 and len(set(seen)) == 1  # five calls, one connection
-        await runner.cleanup()  # the action server dies
-        with pytest.raises(aiohttp.ClientError):
-            await endpoint.request(json={"next_action": "action_about"})
-        runner = await _server(port, seen)  # and comes back
-        assert await endpoint.request(json={"next_action": "action_about"})
+@asynccontextmanager
+async def action_server():
+    """A stand-in action server on a free port: its endpoint, the port, and the client address of every call."""
+    port, seen = free_port(), []
+    runner = await _serve(port, seen)
+    try:
+        yield EndpointConfig(f"http://127.0.0.1:{port}/webhook"), port, seen
+    finally:
         await runner.cleanup()
+
+
+def test_calls_to_the_action_server_reuse_one_connection_and_survive_its_restart():
+    async def scenario():
+        async with action_server() as (endpoint, port, seen):
+            for _ in range(5):
+                assert await endpoint.request(json={"next_action": "action_about"}) == {
+                    "events": [], "responses": [{"text": "好"}]}
+            assert len(seen) == 5 and len(set(seen)) == 1  # five calls, one connection
+        with pytest.raises(aiohttp.ClientError):  # the action server died
+            await endpoint.request(json={"next_action": "action_about"})
+        runner = await _serve(port, seen)  # and comes back
+        try:
+            assert await endpoint.request(json={"next_action": "action_about"})
+        finally:
+            await runner.cleanup()
 
     asyncio.run(scenario())
 
 
 def test_rasa_opens_a_connection_per_call_without_the_change():
-    import asyncio
-
-    from rasa.utils.endpoints import EndpointConfig
-
-    from tests.servers import free_port
-
     async def scenario():
-        port, seen = free_port(), []
-        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
-        runner = await _server(port, seen)
-        for _ in range(3):
-            async with rasa_speedups._rasa_session(endpoint) as session:
-                async with session.post(endpoint.url, json={}) as response:
-                    await response.json()
-        await runner.cleanup()
+        async with action_server() as (endpoint, _, seen):
+            for _ in range(3):
+                async with rasa_speedups._rasa_session(endpoint) as session:
+                    async with session.post(endpoint.url, json={}) as response:
+                        await response.json()
         return seen
 
     assert len(set(asyncio.run(scenario()))) == 3
 
 
 def test_event_types_resolve_as_in_rasa():
-    from rasa.shared.core.events import Event
-    from rasa.shared.utils.common import all_subclasses
     names = {cls.type_name for cls in all_subclasses(Event)}
     for name in names:
         assert Event.resolve_by_type(name) is rasa_speedups._rasa_resolve_by_type(name)
@@ -109,20 +109,12 @@ def test_event_types_resolve_as_in_rasa():
 
 
 def test_a_domain_is_empty_as_in_rasa():
-    from rasa.shared.core.domain import Domain
-    from tests.servers import ROOT
     assert Domain.empty().is_empty()
     domain = Domain.load(str(ROOT / "domain.yml"))
     assert not domain.is_empty() and not domain.is_empty()
 
 
 def test_a_new_session_carries_each_slot_once_with_its_last_value():
-    from rasa.core.actions.action import ActionSessionStart
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-    from tests.servers import ROOT
-
     domain = Domain.load(str(ROOT / "domain.yml"))
     events = [ActionExecuted("action_listen"), SessionStarted(), ActionExecuted("action_listen")]
     for topic, road in [("roads", "粤信路"), ("employment", None), ("roads", "金沙路")] * 50:

@@ -104,3 +104,11 @@ def test_the_serving_connection_cannot_write(built_kb):
     db = store.open_read_only(built_kb)
     with pytest.raises(sqlite3.OperationalError):
         db.execute("DELETE FROM passages")
+
+
+def test_a_query_read_once_is_not_changed_by_searching_with_conversation_entities(kb):
+    query = kb.analyze("那个什么时候修好")
+    groups, entities = list(query.groups), list(query.entities)
+    hits = kb.search("那个什么时候修好", entities=["粤信路"], query=query)
+    assert "粤信路" in hits[0].passage["entities"]
+    assert (query.groups, query.entities) == (groups, entities)

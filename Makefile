@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
-KB := $(PY) -m knowledge
+KB := $(VENV)/bin/kb
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 MODEL := models/westbot.tar.gz
@@ -39,9 +39,9 @@ WEB_PORT ?= 8080
 help: ## Show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## Create the Python 3.10 venv with the pinned packages
+install: $(VENV)/.installed ## Create the Python 3.10 venv with the pinned packages and this project (`kb` in .venv/bin)
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	@py=$$($(find_python310)); \
 	if [ -z "$$py" ]; then \
 		echo "Python 3.10 was not found. Install it, e.g. 'pyenv install 3.10.13' or Debian's python3.10," >&2; \
@@ -50,6 +50,8 @@ $(VENV)/.installed: requirements.lock
 	[ -x $(PY) ] || "$$py" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 'setuptools<70' wheel
 	$(PY) -m pip install --quiet -r requirements.lock
+	@# The project itself, editable (code changes need no reinstall), held to the same pins: `kb` in .venv/bin.
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-build-isolation -c requirements.lock -e .
 	$(RASA) telemetry disable >/dev/null 2>&1 || true
 	@touch $@
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import dictionary, ingest, retention, segment, staff, store
+from . import __version__, dictionary, ingest, retention, segment, staff, store
 from .questions import QuestionLog
 from .search import KnowledgeBase
 from .settings import get_settings
@@ -74,6 +74,7 @@ def writer(db_path: Path):
 
 
 @click.group()
+@click.version_option(__version__, prog_name="kb", message="%(prog)s %(version)s")
 def cli():
     """Keep the West District assistant's knowledge base: plans, passages, contacts, glossary, history.
 

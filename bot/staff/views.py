@@ -323,7 +323,7 @@ def conflict_view(console: Console, passage_id: int) -> dict:
     passage = staff.get_passage(db, passage_id)
     last = staff.history(db, "passages", passage_id)[-1]
     return {"by": last["by"], "at": last["at"].replace("T", " ")[:16], "revision": passage["revision"],
-            "values": values_of(passage), "status": passage["status"]}
+            "saved": values_of(passage), "status": passage["status"]}
 
 
 @editor_only

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -72,13 +73,23 @@ class Staff:
         return await self.post(path, {"csrf": await self.token(token_from or path), **fields}, **kw)
 
 
-@pytest.fixture
-def settings(kb_path, built_kb, tmp_path) -> Settings:
-    db = store.open_for_writing(kb_path)
+@pytest.fixture(scope="module")
+def kb_with_accounts(built_kb, tmp_path_factory) -> Path:
+    """The built knowledge base with two editors and a viewer (argon2 is slow on purpose: hash once)."""
+    path = tmp_path_factory.mktemp("console") / "knowledge.db"
+    shutil.copy(built_kb, path)
+    db = store.open_for_writing(path)
     accounts.add_account(db, "editor1", "editor", PASSWORD)
     accounts.add_account(db, "editor2", "editor", PASSWORD)
     accounts.add_account(db, "viewer1", "viewer", PASSWORD)
     db.conn.close()
+    return path
+
+
+@pytest.fixture
+def settings(kb_with_accounts, built_kb, tmp_path) -> Settings:
+    kb_path = tmp_path / "knowledge.db"
+    shutil.copy(kb_with_accounts, kb_path)
     return Settings(kb_path=kb_path, questions_path=tmp_path / "questions.db", trackers_path=tmp_path / "trackers.db",
                     jieba_dict_dir=built_kb.parent / "jieba", cache_dir=tmp_path / "cache")
 

@@ -278,7 +278,8 @@ def build_app(settings: Settings | None = None, console_settings: ConsoleSetting
     console = Console(settings, console_settings, clock)
     app[CONSOLE] = console
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                         context_processors=[page_context, aiohttp_jinja2.request_processor])
+                         context_processors=[page_context, aiohttp_jinja2.request_processor],
+                         filters={"when": views.when})
 
     async def warm(app: web.Application) -> None:
         segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)

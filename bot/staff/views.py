@@ -65,6 +65,16 @@ async def home(request: web.Request) -> web.Response:
     raise web.HTTPFound("/questions")
 
 
+def when(stamp: str | None) -> str:
+    """A stored UTC time as the server's local time, to the minute: 2026-11-27 09:30."""
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def console_of(request: web.Request) -> Console:
     return request.app[CONSOLE]
 
@@ -210,6 +220,7 @@ def values_of(passage: dict) -> dict:
             "valid_from": passage["valid_from"] or "", "valid_to": passage["valid_to"] or ""}
 
 
+@editor_only
 async def new_passage_page(request: web.Request) -> web.Response:
     question = request.query.get("question", "")[:500]
     intent = request.query.get("intent", "")[:40]
@@ -262,6 +273,7 @@ async def new_passage(request: web.Request) -> web.Response:
     raise web.HTTPFound(f"/passages/{passage_id}")
 
 
+@editor_only
 async def edit_passage_page(request: web.Request) -> web.Response:
     console = console_of(request)
     passage_id = int(request.match_info["id"])
@@ -322,7 +334,7 @@ def conflict_view(console: Console, passage_id: int) -> dict:
     db = console.db()
     passage = staff.get_passage(db, passage_id)
     last = staff.history(db, "passages", passage_id)[-1]
-    return {"by": last["by"], "at": last["at"].replace("T", " ")[:16], "revision": passage["revision"],
+    return {"by": last["by"], "at": when(last["at"]), "revision": passage["revision"],
             "saved": values_of(passage), "status": passage["status"]}
 
 
@@ -360,6 +372,7 @@ async def contacts_page(request: web.Request) -> web.Response:
     return render("contacts.html", request, {"rows": rows, "title": "联系电话", "topics": dict(topic_choices())})
 
 
+@editor_only
 async def contact_form_page(request: web.Request) -> web.Response:
     console = console_of(request)
     contact_id = request.match_info.get("id")
@@ -413,6 +426,7 @@ async def glossary_page(request: web.Request) -> web.Response:
     return render("glossary.html", request, {"rows": rows, "title": "术语解释"})
 
 
+@editor_only
 async def glossary_form_page(request: web.Request) -> web.Response:
     console = console_of(request)
     term = request.query.get("term", "")[:40]

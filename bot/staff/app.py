@@ -40,7 +40,7 @@ CONSOLE = web.AppKey("console", object)
 PUBLIC_PATHS = ("/login", "/static/")
 COOKIE = "westbot_staff"
 DRAFT_SECONDS = 3600
-MAX_KEPT = 200  # drafts and uploads kept in memory at most
+MAX_KEPT = 100  # drafts and uploads kept in memory at most
 
 
 class Console:
@@ -274,7 +274,7 @@ def build_app(settings: Settings | None = None, console_settings: ConsoleSetting
     storage = EncryptedCookieStorage(load_secret(console_settings.secret_file), cookie_name=COOKIE,
                                      max_age=seconds, httponly=True, samesite="Strict")
     app = web.Application(middlewares=[security_headers, session_middleware(storage), require_staff],
-                          client_max_size=256 * 1024)
+                          client_max_size=128 * 1024)
     console = Console(settings, console_settings, clock)
     app[CONSOLE] = console
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,

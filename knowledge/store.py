@@ -96,7 +96,13 @@ def m002_staff_edits(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m003_staff_accounts(db: sqlite_utils.Database) -> None:
+def m003_phrases(db: sqlite_utils.Database) -> None:
+    """Resident phrases staff attach to plan words (`kb phrase`): 打零工 -> 公益性岗位, 就业."""
+    db["phrases"].create({"phrase": str, "means": str, "updated_at": str}, pk="phrase")  # means: JSON list
+
+
+@migrations()
+def m004_staff_accounts(db: sqlite_utils.Database) -> None:
     """Staff console accounts (`kb staff`): argon2 password hashes, role, and the count of wrong passwords."""
     db["staff_accounts"].create(
         {

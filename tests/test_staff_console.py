@@ -396,6 +396,25 @@ async def test_not_ours_takes_a_question_off_the_list_until_it_is_asked_again(co
     assert "比特币能买吗" in await (await editor.get("/questions")).text()
 
 
+async def test_a_question_s_phrase_attached_to_plan_words_makes_the_bot_answer_it(console, editor):
+    QuestionLog(_settings(console).questions_path).record("r1", "我想打零工", "ask_employment", 0.9, "declined", 0.2)
+    listed = await (await editor.get("/questions")).text()
+    assert "我想打零工" in listed and "（婉拒）" in listed
+    refused = await editor.submit("/questions/phrase", {"text": "我想打零工", "phrase": "打零工", "means": "比特币",
+                                                        "intent": "ask_employment", "confidence": "0.9"},
+                                  token_from="/questions")
+    assert "没有关联" in await refused.text() and "我想打零工" in await (await editor.get("/questions")).text()
+    done = await editor.submit("/questions/phrase", {"text": "我想打零工", "phrase": "打零工", "means": "公益性岗位，就业",
+                                                     "intent": "ask_employment", "confidence": "0.9"},
+                               token_from="/questions")
+    body = await done.text()
+    assert "已关联" in body and "机器人会用第" in body
+    assert "我想打零工" not in re.sub(r'<p class="flash.*?</p>', "", await (await editor.get("/questions")).text(),
+                                      flags=re.S)
+    assert staff.list_phrases(_db(console))[0]["means"] == ["公益性岗位", "就业"]
+    assert staff.history(_db(console), "phrases", "打零工")[-1]["by"] == "editor1"
+
+
 # ---------------------------------------------------------------- contacts, glossary
 
 

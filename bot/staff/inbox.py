@@ -52,15 +52,16 @@ def unanswered(db: sqlite_utils.Database, limit: int = 50) -> list[dict]:
     marked = _marked(db)
     rows = db.execute(
         "SELECT text, count(*), max(asked_at), count(DISTINCT sender), min(outcome), "
-        "(SELECT intent FROM questions q2 WHERE q2.text = q.text ORDER BY id DESC LIMIT 1) "
+        "(SELECT intent FROM questions q2 WHERE q2.text = q.text ORDER BY id DESC LIMIT 1), "
+        "(SELECT confidence FROM questions q2 WHERE q2.text = q.text ORDER BY id DESC LIMIT 1) "
         "FROM questions q GROUP BY text ORDER BY max(id) DESC"
     ).fetchall()
     groups = []
-    for text, count, last, people, outcome, intent in rows:
+    for text, count, last, people, outcome, intent, confidence in rows:
         if text in marked and marked[text] >= last:
             continue
         groups.append({"text": text, "count": count, "last_asked": last, "people": people, "outcome": outcome,
-                       "intent": intent})
+                       "intent": intent, "confidence": confidence})
         if len(groups) >= limit:
             break
     return groups

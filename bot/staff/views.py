@@ -18,8 +18,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
-from actions.plan import INTENT_TOPIC
-from knowledge import catalog, ingest, staff
+from knowledge import catalog, ingest, policy, staff
 
 from . import answers, inbox, overview
 from .app import CONSOLE, Console, csrf_ok, editor_only, flash, refused
@@ -37,6 +36,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", home)
     router.add_get("/questions", questions_page)
     router.add_post("/questions/dismiss", dismiss_question)
+    router.add_post("/questions/phrase", attach_phrase)
     router.add_get("/passages", passages_page)
     router.add_get("/passages/new", new_passage_page)
     router.add_post("/passages/new", new_passage)
@@ -63,6 +63,13 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def home(request: web.Request) -> web.Response:
     raise web.HTTPFound("/questions")
+
+
+def as_float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def when(stamp: str | None) -> str:
@@ -120,8 +127,8 @@ async def questions_page(request: web.Request) -> web.Response:
         log = console.log()
         groups = inbox.unanswered(log)
         for g in groups:
-            g["reply"] = answers.bot_reply(console.kb, g["text"], g["intent"])
-            g["topic"] = INTENT_TOPIC.get(g["intent"]) or ""
+            g["reply"] = answers.bot_reply(console.kb, g["text"], g["intent"], g["confidence"])
+            g["topic"] = policy.TOPIC_INTENTS.get(g["intent"]) or ""
         downs = inbox.thumbs_down(log)
         headings = passage_headings(console, [d["passage_id"] for d in downs])
         for d in downs:
@@ -129,8 +136,7 @@ async def questions_page(request: web.Request) -> web.Response:
         return groups, downs
 
     groups, downs = await console.run(load)
-    return render("questions.html", request, {"groups": groups, "downs": downs, "title": "待处理问题",
-                                               "phrases_available": hasattr(staff, "add_phrase")})
+    return render("questions.html", request, {"groups": groups, "downs": downs, "title": "待处理问题"})
 
 
 def passage_headings(console: Console, ids) -> dict[int, str]:
@@ -149,6 +155,33 @@ async def dismiss_question(request: web.Request) -> web.Response:
     console = console_of(request)
     await console.run(lambda: inbox.mark(console.log(), text, "not_ours", who(request)))
     await flash(request, f"已标记为“不是我们的事”：{text}")
+    raise web.HTTPFound("/questions")
+
+
+@editor_only
+async def attach_phrase(request: web.Request) -> web.Response:
+    """Teach the bot the resident's words for plan words (`kb phrase`), then say what it answers now."""
+    console = console_of(request)
+    form = await request.post()
+    text, phrase, means = (str(form.get(name, "")) for name in ("text", "phrase", "means"))
+    intent, confidence = str(form.get("intent", ""))[:40] or None, as_float(form.get("confidence"))
+
+    def save():
+        staff.add_phrase(console.db(), phrase, means, by=who(request))
+        reply = answers.bot_reply(console.kb, text, intent, confidence)
+        if reply["answered"]:
+            inbox.mark(console.log(), text, "phrase", who(request))
+        return reply
+
+    reply, error = await library_call(request, save)
+    if error:
+        await flash(request, f"没有关联：{error}", "error")
+    elif reply["answered"]:
+        await flash(request, f"已关联：“{phrase}”就是计划里的“{means}”。现在问“{text}”，机器人会用第 "
+                             f"{reply['passage_id']} 条资料回答。")
+    else:
+        await flash(request, f"已关联“{phrase}”和“{means}”，但机器人对“{text}”还是会婉拒；这个问题留在列表里，"
+                             "可以再写一条新答案。", "warn")
     raise web.HTTPFound("/questions")
 
 
@@ -224,15 +257,17 @@ def values_of(passage: dict) -> dict:
 async def new_passage_page(request: web.Request) -> web.Response:
     question = request.query.get("question", "")[:500]
     intent = request.query.get("intent", "")[:40]
+    confidence = request.query.get("confidence", "")[:20]
     values = {name: "" for name in PASSAGE_FORM}
-    values["topic"] = INTENT_TOPIC.get(intent) or ""
+    values["topic"] = policy.TOPIC_INTENTS.get(intent) or ""
     kept = draft_fields(request)
     if kept:
         values.update({k: kept.get(k, "") for k in PASSAGE_FORM})
         question, intent = kept.get("question", question), kept.get("intent", intent)
+        confidence = kept.get("confidence", confidence)
     return render("passage_form.html", request, {
         "title": "写新答案" if question else "新增资料", "values": values, "question": question, "intent": intent,
-        "topics": topic_choices(), "action": "/passages/new", "from_draft": bool(kept)})
+        "confidence": confidence, "topics": topic_choices(), "action": "/passages/new", "from_draft": bool(kept)})
 
 
 @editor_only
@@ -241,15 +276,17 @@ async def new_passage(request: web.Request) -> web.Response:
     form = await request.post()
     values = form_values(form)
     question, intent = str(form.get("question", ""))[:500], str(form.get("intent", ""))[:40] or None
+    confidence = as_float(form.get("confidence"))
     fields = passage_fields(values)
     context = {"title": "写新答案" if question else "新增资料", "values": values, "question": question,
-               "intent": intent or "", "topics": topic_choices(), "action": "/passages/new"}
+               "intent": intent or "", "confidence": form.get("confidence", ""), "topics": topic_choices(),
+               "action": "/passages/new"}
     if form.get("do") == "preview":
         if not question:
             context["error"] = "预览需要一个居民的问题。"
             return render("passage_form.html", request, context, status=400)
         reply, error = await library_call(request, answers.preview_new_passage, console.settings.kb_path,
-                                          question, intent, fields, who(request))
+                                          question, intent, confidence, fields, who(request))
         context.update(preview=reply, error=error)
         return render("passage_form.html", request, context, status=400 if error else 200)
 
@@ -258,7 +295,7 @@ async def new_passage(request: web.Request) -> web.Response:
         reply = None
         if question:
             inbox.mark(console.log(), question, "answered", who(request))
-            reply = answers.bot_reply(console.kb, question, intent)
+            reply = answers.bot_reply(console.kb, question, intent, confidence)
         return passage_id, reply
 
     saved, error = await library_call(request, save)

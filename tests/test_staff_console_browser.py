@@ -151,6 +151,21 @@ def test_an_unanswered_question_becomes_an_answer_the_bot_gives(site, new_page):
     assert page.locator(".card", has=page.get_by_role("heading", name=QUESTION)).count() == 0
 
 
+def test_a_question_s_phrase_attached_to_plan_words_then_the_bot_answers_it(site, new_page):
+    bot = site["bot"]
+    declined = bot.say("resident-5", "我想打零工")
+    assert not any((m.get("custom") or {}).get("source") for m in declined)
+    page = new_page()
+    log_in(page, site, "editor1")
+    card = page.locator(".card", has=page.get_by_role("heading", name="我想打零工"))
+    card.get_by_label("问题里的说法").fill("打零工")
+    card.get_by_label("就是计划里的（用逗号分开）").fill("公益性岗位，就业")
+    card.get_by_role("button", name="关联到计划用语").click()
+    assert "已关联" in page.get_by_role("status").inner_text()
+    answered = bot.say("resident-6", "我想打零工")
+    assert any((m.get("custom") or {}).get("source") for m in answered), answered
+
+
 def test_edit_with_a_conflict_then_undo(site, new_page):
     first, second = new_page(), new_page()
     log_in(first, site, "editor1")

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
-KB := $(PY) -m knowledge
+KB := $(VENV)/bin/kb
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 MODEL := models/westbot.tar.gz
@@ -35,13 +35,14 @@ GENERATED := nlu/generated/jieba/district.txt nlu/generated/lookups/lookups.yml
 # browser tests; postgresql and redis-server run the two-machine test (Rasa's own scaling path).
 DEBIAN_PACKAGES := espeak-ng opus-tools chromium fonts-wqy-zenhei postgresql redis-server
 WEB_PORT ?= 8080
+STAFF_PORT ?= 8081
 
 help: ## Show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## Create the Python 3.10 venv with the pinned packages
+install: $(VENV)/.installed ## Create the Python 3.10 venv with the pinned packages and this project (`kb` in .venv/bin)
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	@py=$$($(find_python310)); \
 	if [ -z "$$py" ]; then \
 		echo "Python 3.10 was not found. Install it, e.g. 'pyenv install 3.10.13' or Debian's python3.10," >&2; \
@@ -50,6 +51,8 @@ $(VENV)/.installed: requirements.lock
 	[ -x $(PY) ] || "$$py" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 'setuptools<70' wheel
 	$(PY) -m pip install --quiet -r requirements.lock
+	@# The project itself, editable (code changes need no reinstall), held to the same pins: `kb` in .venv/bin.
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-build-isolation -c requirements.lock -e .
 	$(RASA) telemetry disable >/dev/null 2>&1 || true
 	@touch $@
 
@@ -80,7 +83,7 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 		--out models --fixed-model-name westbot
 	@touch $@
 
-run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, and Telegram if TELEGRAM_TOKEN is set
+run: kb train ## Start the web page (:8080), the staff console (127.0.0.1:8081), Rasa (:5005), the action server, Telegram if TELEGRAM_TOKEN is set
 	@mkdir -p var
 	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
 	@$(KB) forget
@@ -89,6 +92,7 @@ run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, an
 	$(RASA) run --model $(MODEL) --enable-api --auth-token="$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
 		--interface 127.0.0.1 --port $(RASA_PORT) --endpoints endpoints.yml --credentials credentials.yml & \
 	RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.web --port $(WEB_PORT) & \
+	$(PY) -m bot.staff --host 127.0.0.1 --port $(STAFF_PORT) & \
 	if [ -n "$$TELEGRAM_TOKEN" ]; then RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.telegram & \
 	else echo "TELEGRAM_TOKEN is not set: the Telegram relay stays off (see README, Telegram)"; fi; \
 	echo "Rasa REST channel: http://localhost:$(RASA_PORT)/webhooks/rest/webhook  (try: make shell)"; \

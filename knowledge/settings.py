@@ -66,6 +66,28 @@ class ChannelSettings:
     voice_cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_VOICE_CACHE", ROOT / "var" / "voice"))
 
 
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Settings of the staff console (bot/staff); it reads the knowledge base and logs named in Settings."""
+
+    host: str = field(default_factory=lambda: os.environ.get("WESTBOT_CONSOLE_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("WESTBOT_CONSOLE_PORT", "8081")))
+    # A session lasts one working day from sign-in.
+    session_hours: float = field(default_factory=lambda: float(os.environ.get("WESTBOT_CONSOLE_SESSION_HOURS", "9")))
+    # The key that encrypts and signs session cookies; made (readable by its owner only) at first start.
+    secret_file: Path = field(
+        default_factory=lambda: _path("WESTBOT_CONSOLE_SECRET", ROOT / "var" / "staff-console-secret")
+    )
+    # Uploaded plans larger than this are refused before they are read (a plan is some 30 kB).
+    max_upload_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("WESTBOT_CONSOLE_MAX_UPLOAD", str(2 * 1024 * 1024)))
+    )
+
+
+def get_console_settings() -> ConsoleSettings:
+    return ConsoleSettings()
+
+
 def get_channel_settings() -> ChannelSettings:
     return ChannelSettings()
 

@@ -5,7 +5,10 @@ import pytest
 
 from knowledge.cli import cli
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The staff console's guide documents `kb staff` (account commands) beside the README's table.
+STAFF_GUIDE = (ROOT / "docs" / "staff.md").read_text(encoding="utf-8")
 
 
 import click
@@ -28,7 +31,7 @@ def test_every_command_has_help(name):
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_is_in_the_readme(name):
-    assert name in README, name
+    assert name in README or (name.startswith("kb staff") and name in STAFF_GUIDE), name
 
 
 def test_readme_opens_with_the_two_commands():

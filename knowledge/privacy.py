@@ -24,7 +24,9 @@ from .settings import DATA_DIR
 
 RULES_FILE = DATA_DIR / "privacy.yml"
 # Full-width digits and the signs typed around numbers -> ASCII, so one set of rules covers both.
-_FOLD = str.maketrans("０１２３４５６７８９＋－　（）＠．ｘＸ", "0123456789+- ()@.xX")
+# Chinese punctuation such as ，and ： is left as typed.
+_FOLD = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_FOLD.update(str.maketrans("＋－　（）＠．＿％", "+- ()@._%"))
 _FOLD.update({0x2014: "-", 0x2013: "-", 0x2012: "-", 0x2212: "-"})  # dashes typed by phone keyboards
 
 
@@ -75,7 +77,7 @@ def mask_personal_data(text: str) -> str:
     """Text with every phone, ID, bank card number and e-mail address masked: 13912345678 -> 139****5678."""
     if not text or not isinstance(text, str):
         return text
-    if not any(ch.isdigit() or ch == "@" or ch == "＠" for ch in text):
+    if not any(ch.isdigit() or ch in "@＠" for ch in text):
         return text  # most messages: nothing to do
     text = text.translate(_FOLD)
     for rule in rules():

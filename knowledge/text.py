@@ -74,6 +74,7 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     if not isinstance(text, str):
         return ""
     text = drop_unencodable(text[: limit * 2])
+    escaped_command = text.lstrip().startswith("／")
     text = unicodedata.normalize("NFKC", text)
     text = _MARKUP.sub(" ", text)
     text = _EMOJI.sub(" ", text)
@@ -84,6 +85,10 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     text = replace_cantonese(text)
     text = _REPEATED_PUNCT.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
+    if escaped_command:
+        # The REST channel wrote a resident's /restart as ／restart so that Rasa reads it as words; NFKC made it
+        # /restart again, which Rasa's RegexMessageHandler (after this pipeline) would run as a command.
+        text = text.lstrip("/ ")
     return text[:limit]
 
 

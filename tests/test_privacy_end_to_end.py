@@ -2,6 +2,7 @@
 through Rasa's REST channel gets a polite reply or a clear refusal, never a crash or a stored command."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import stat
@@ -55,7 +56,8 @@ def stored_bytes(bot) -> bytes:
 def test_phone_and_id_numbers_are_stored_in_neither_database(bot):
     reply = bot.say("e2e-private", PRIVATE)
     assert text(reply).strip()
-    bot.say("e2e-private", "/feedback_not_helpful")  # feedback keeps the question too
+    # The same numbers in a question the bot declines: it is kept for staff in the question log.
+    assert "12345" in text(bot.say("e2e-private", "广州塔门票多少钱？" + PRIVATE))
     stored = stored_bytes(bot)
     assert b"139****5678" in stored  # the message was stored, masked
     for secret in SECRETS:
@@ -66,7 +68,8 @@ def test_phone_and_id_numbers_are_stored_in_neither_database(bot):
     questions = sqlite3.connect(bot.workdir / "questions.db")
     rows = questions.execute("SELECT sender, text FROM questions UNION ALL SELECT sender, question FROM feedback")
     logged = [(s, t) for s, t in rows if "5678" in (t or "")]
-    assert logged and all(t.startswith("我电话139****5678") and "e2e-private" not in s for s, t in logged)
+    assert logged
+    assert all(t.endswith("我电话139****5678，身份证440102********1234") and "e2e" not in s for s, t in logged)
     assert stat.S_IMODE(os.stat(bot.workdir / "pseudonym.key").st_mode) == 0o600
 
 
@@ -85,7 +88,7 @@ def test_the_api_token_is_on_no_command_line(bot):
 
 
 @pytest.mark.parametrize("typed", ["/restart", "/session_start", "/back", '/ask_roads{"road": "金沙路"}',
-                                   "/elder_mode_off", " /restart"])
+                                   '/greet{"elder_mode": false}', " /restart", "／restart"])
 def test_command_syntax_typed_by_a_resident_is_read_as_text(bot, typed):
     sender = f"e2e-slash-{abs(hash(typed))}"
     assert "长者模式" in text(bot.say(sender, "长者模式"))
@@ -122,8 +125,13 @@ def test_a_lone_surrogate_gets_an_answer_not_the_maintenance_page(bot):
 
 
 def test_a_huge_body_is_refused_before_it_is_stored(bot):
-    body = json.dumps({"sender": "e2e-huge", "message": "路" * (10 * 1024 * 1024 // 6)}).encode()
-    status, _ = post(bot, body)
-    assert status == 413
+    connection = http.client.HTTPConnection("127.0.0.1", bot.rasa_port, timeout=30)
+    connection.putrequest("POST", "/webhooks/rest/webhook")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(10 * 1024 * 1024))
+    connection.endheaders()
+    connection.send(json.dumps({"sender": "e2e-huge", "message": "路" * 1000}).encode())
+    assert connection.getresponse().status == 413  # refused on its announced size, before the body is read
+    connection.close()
     assert tracker(bot, "e2e-huge")["events"] in ([], None) or len(json.dumps(tracker(bot, "e2e-huge"))) < 10_000
     assert "路" in text(bot.say("e2e-huge-after", "金沙路"))  # and the bot goes on answering

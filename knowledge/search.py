@@ -13,6 +13,7 @@ import math
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -69,6 +70,9 @@ def match_form(text: str) -> str:
     return re.sub(r"[“”\"'‘’《》「」『』\s]", "", text)
 
 
+DF_CACHE_SIZE = 20_000  # term groups remembered per snapshot: every new word ever asked would grow it otherwise
+
+
 @dataclass
 class Snapshot:
     version: str
@@ -76,12 +80,17 @@ class Snapshot:
     matcher: catalog.EntityMatcher
     sound_alike: SoundAlikeMatcher | None = None
     glossary: dict[str, str] | None = None
-    _df: dict[str, int] = field(default_factory=dict)
+    day: str = ""  # the date whose valid passages these are
+    _df: "OrderedDict[str, int]" = field(default_factory=OrderedDict)
 
     def df(self, alternatives: tuple[str, ...]) -> int:
         key = "\x1f".join(alternatives)
-        if key not in self._df:
+        if key in self._df:
+            self._df.move_to_end(key)
+        else:
             self._df[key] = sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives))
+            if len(self._df) > DF_CACHE_SIZE:
+                self._df.popitem(last=False)
         return self._df[key]
 
 
@@ -176,19 +185,20 @@ class KnowledgeBase:
     when a staff change bumps the version, so changes are live for the next question.
     """
 
-    def __init__(self, connect: Callable[[], sqlite_utils.Database]):
+    def __init__(self, connect: Callable[[], sqlite_utils.Database], today: Callable[[], date] = date.today):
         self._connect = connect
+        self.today = today  # the clock: a passage is used only on the days it is valid
         self._local = threading.local()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def from_path(cls, path: Path) -> "KnowledgeBase":
-        return cls(lambda: store.open_read_only(path))
+    def from_path(cls, path: Path, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+        return cls(lambda: store.open_read_only(path), today)
 
     @classmethod
-    def from_database(cls, db: sqlite_utils.Database) -> "KnowledgeBase":
-        return cls(lambda: db)
+    def from_database(cls, db: sqlite_utils.Database, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+        return cls(lambda: db, today)
 
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
@@ -197,18 +207,20 @@ class KnowledgeBase:
         return db
 
     def snapshot(self) -> Snapshot:
+        """The passages in use now: reloaded when staff changed something or the date moved on (checked per
+        question, so a closure that ended yesterday is not answered today, with no restart or staff change)."""
         db = self.db()
         version = store.get_meta(db, "version", "0")
+        today = self.today().isoformat()
         current = self._snapshot
-        if current is not None and current.version == version:
+        if current is not None and current.version == version and current.day == today:
             return current
         with self._lock:
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._load(db, version)
+            if self._snapshot is None or (self._snapshot.version, self._snapshot.day) != (version, today):
+                self._snapshot = self._load(db, version, today)
             return self._snapshot
 
-    def _load(self, db: sqlite_utils.Database, version: str) -> Snapshot:
-        today = date.today().isoformat()
+    def _load(self, db: sqlite_utils.Database, version: str, today: str) -> Snapshot:
         rows = db.execute(
             """
             SELECT p.id, p.document_id, p.seq, p.part_no, p.section, p.heading, p.text, p.plain, p.topics,
@@ -232,7 +244,7 @@ class KnowledgeBase:
             passages.append(p)
         matcher = catalog.EntityMatcher(catalog.entities_from_rows(db["entities"].rows))
         sound_alike = SoundAlikeMatcher(sound_alike_names(matcher))
-        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike)
+        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike, day=today)
 
     def analyze(self, question: str) -> Query:
         snap = self.snapshot()

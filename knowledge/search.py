@@ -89,7 +89,7 @@ class Snapshot:
             self._df.move_to_end(key)
         else:
             self._df[key] = sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives))
-            if len(self._df) > DF_CACHE_SIZE:
+            while len(self._df) > DF_CACHE_SIZE:
                 self._df.popitem(last=False)
         return self._df[key]
 

@@ -72,11 +72,11 @@ async def test_the_action_server_stops_answering_the_day_after_valid_to(closure,
         resources.knowledge_base.cache_clear()
 
 
-def test_the_df_cache_is_bounded(kb, monkeypatch):
+def test_the_df_cache_is_bounded(built_kb, monkeypatch):
     import knowledge.search as search
 
     monkeypatch.setattr(search, "DF_CACHE_SIZE", 50)
-    snapshot = kb.snapshot()
+    snapshot = KnowledgeBase.from_path(built_kb).snapshot()
     for i in range(300):
         snapshot.df((f"从未出现的词{i}",))
     assert len(snapshot._df) == 50

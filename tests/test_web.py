@@ -88,6 +88,12 @@ async def test_bad_requests_get_words_not_crashes(client, body, status):
     assert client.rasa.received == []
 
 
+async def test_a_lone_surrogate_is_dropped_before_rasa(client):
+    response = await client.post("/api/chat", data=b'{"message": "\\ud800\\u91d1\\u6c99\\u8def"}')
+    assert response.status == 200
+    assert client.rasa.received[-1][1] == "金沙路"
+
+
 async def test_a_body_that_is_not_json_is_a_400(client):
     response = await client.post("/api/chat", data=b"\xff\xfe{not json", headers={"Content-Type": "application/json"})
     assert response.status == 400 and (await response.json())["error"] == "请求格式不对，请刷新页面再试。"

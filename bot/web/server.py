@@ -32,6 +32,7 @@ from bot.ratelimit import RateLimiter
 from bot.voice import VoiceUnavailable, synthesize_async
 from knowledge import privacy
 from knowledge.settings import ChannelSettings, get_channel_settings
+from knowledge.text import drop_unencodable
 
 logger = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", ChannelSettings)
@@ -143,7 +144,7 @@ async def chat(request: web.Request) -> web.Response:
         return error(400, ERROR_WORDS[400])
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
         return error(400, ERROR_WORDS[400])
-    message = body["message"]
+    message = drop_unencodable(body["message"])  # a lone surrogate (\ud800): nothing downstream accepts it
     if len(message) > settings.max_message_chars:
         return error(413, f"您的消息太长了，请说得简短一些（{settings.max_message_chars}字以内）。")
     sender, new = sender_of(request)

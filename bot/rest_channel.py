@@ -8,12 +8,13 @@ here rather than in each front end:
 - lone surrogates (\\ud800 from broken JSON) are dropped, so nothing downstream (OpenCC, SQLite) fails on them;
 - Rasa reads a message starting with `/` as an intent to run (`/restart` wipes the conversation,
   `/session_start` starts a new one, `/ask_roads{"road": …}` sets entities). Only the exact payloads of our
-  own buttons and Telegram commands (`BUTTON_PAYLOADS`) keep that meaning; any other text starting with `/`
+  own buttons and Telegram commands (`BUTTON_PAYLOADS`, `PASSAGE_BUTTON`) keep that meaning; any other text starting with `/`
   gets a full-width ／ in its place, so Rasa's NLU reads it as words like any other message;
 - a message is cut at `MAX_MESSAGE_CHARS`; the body size is capped by Sanic (`bot/run_rasa.py`).
 """
 from __future__ import annotations
 
+import re
 from typing import Optional, Text
 
 from rasa.core.channels.rest import RestInput
@@ -29,13 +30,20 @@ BUTTON_PAYLOADS = frozenset({
     "/greet", "/what_can_you_do", "/elder_mode_on", "/elder_mode_off", "/about",
     "/repeat", "/ask_contact", "/feedback_helpful", "/feedback_not_helpful",
 })
+# A fairly-sure reply's buttons show another passage (actions/replies.py alternative_buttons); a made-up id
+# only gets "that passage is gone".
+PASSAGE_BUTTON = re.compile(r'/ask_plan\{"passage_id":"\d{1,9}"\}')
+
+
+def is_button_payload(text: str) -> bool:
+    return text in BUTTON_PAYLOADS or PASSAGE_BUTTON.fullmatch(text) is not None
 
 
 def as_resident_text(text: str, limit: int) -> str:
     """What a resident sent -> the text Rasa should read: no lone surrogates, no command syntax, at most `limit`."""
     text = drop_unencodable(text)[:limit]
     stripped = text.strip()
-    if stripped.startswith("/") and stripped not in BUTTON_PAYLOADS:
+    if stripped.startswith("/") and not is_button_payload(stripped):
         text = text.replace("/", "／", 1)
     return text
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from actions.replies import alternative_buttons
 from bot.rest_channel import BUTTON_PAYLOADS, as_resident_text
 from knowledge.text import normalize_question
 
@@ -20,7 +21,8 @@ def test_every_payload_our_buttons_and_commands_send_is_allowed():
 
 
 @pytest.mark.parametrize("typed", ["/restart", "/session_start", "/back", '/ask_roads{"road": "金沙路"}',
-                                   '/repeat{"x": 1}', "/feedback_helpful/", "  /restart", "//restart"])
+                                   '/repeat{"x": 1}', "/feedback_helpful/", "  /restart", "//restart",
+                                   '/ask_plan{"passage_id":"1","road":"金沙路"}', '/ask_plan{"passage_id":"x"}'])
 def test_command_syntax_typed_by_a_resident_is_not_a_command(typed):
     text = as_resident_text(typed, 2000)
     assert not text.strip().startswith("/")
@@ -30,6 +32,12 @@ def test_command_syntax_typed_by_a_resident_is_not_a_command(typed):
 @pytest.mark.parametrize("payload", sorted(BUTTON_PAYLOADS))
 def test_our_payloads_pass_unchanged(payload):
     assert as_resident_text(payload, 2000) == payload
+
+
+def test_the_buttons_of_a_fairly_sure_reply_pass_unchanged():
+    passages = [{"id": 67, "heading": "完善道路设施建设", "text": "…"}, {"id": 123456, "heading": "", "text": "某条"}]
+    for button in alternative_buttons(passages):
+        assert as_resident_text(button["payload"], 2000) == button["payload"]
 
 
 def test_lone_surrogates_are_dropped_and_length_is_capped():

@@ -13,6 +13,7 @@ from knowledge import staff, store
 from knowledge.search import KnowledgeBase
 
 CLOSURE = "粤信路2026年12月1日至12月3日封闭施工，请绕行岐港路。"
+QUESTION = "粤信路什么时候封闭施工"
 
 
 class Clock:
@@ -32,7 +33,7 @@ def closure(kb_path):
 
 
 def answers_with_closure(kb: KnowledgeBase) -> bool:
-    return any(hit.passage["text"] == CLOSURE for hit in kb.search("粤信路封路吗", limit=5))
+    return any(hit.passage["text"] == CLOSURE for hit in kb.search(QUESTION, limit=5))
 
 
 def test_a_passage_is_used_from_its_first_to_its_last_day_only(closure):
@@ -59,7 +60,7 @@ async def test_the_action_server_stops_answering_the_day_after_valid_to(closure,
         async def ask() -> str:
             dispatcher = CollectingDispatcher()
             tracker = Tracker("resident-1", {"elder_mode": False, "last_topic": None, "last_entity": None},
-                              {"text": "粤信路封路吗", "intent": {"name": "ask_roads", "confidence": 0.9},
+                              {"text": QUESTION, "intent": {"name": "ask_roads", "confidence": 0.9},
                                "entities": [{"entity": "road", "value": "粤信路"}]},
                               [], False, None, {}, "action_listen")
             await ActionAnswerFromPlan().run(dispatcher, tracker, {})

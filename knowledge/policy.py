@@ -36,6 +36,9 @@ RECENCY_BONUS = 0.03  # the passage is from the newest plan
 # from this share of pairs on.
 PARTIAL_CREDIT = 0.5
 PARTIAL_MIN_SHARE = 0.6
+# In a long question, a term said before the last 想问/请问 … (who the resident is and why: 我是大学生，在写论文)
+# counts this much of a term of what is asked.
+CONTEXT_WEIGHT = 0.3
 # A term matched only through a 词林 synonym (清扫 -> 保洁) counts this much of a term the resident said.
 RELATED_CREDIT = 0.8
 
@@ -95,7 +98,7 @@ def default_model() -> Model:
 
 
 FEATURE_NAMES = (
-    "coverage", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
+    "coverage", "all_covered", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
     "missing_share", "content_terms", "matched_share", "has_entity", "entity_agrees", "topic_agrees",
     "topic_intent", "out_of_scope", "other_intent", "confidence",
     "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who",
@@ -128,6 +131,7 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
     passage_entities = set(best.passage.get("entities") or [])
     return {
         "coverage": best.coverage,
+        "all_covered": float(best.coverage >= 0.999),
         "coverage_all": best.coverage_all,
         "second_coverage": second,
         "gap": best.coverage - second,

@@ -104,7 +104,8 @@ FEATURE_NAMES = (
     "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who",
     "other_year", "other_place",
 )
-LONG_QUESTION = 30  # characters; residents who write more usually say who they are before they ask
+# Terms (content and filler); a resident who writes this many usually says who they are before they ask.
+LONG_QUESTION = 8
 ASK_KINDS = ("price", "place", "hours", "contact", "person", "who")
 
 
@@ -118,7 +119,7 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
     question["other_year"] = float(lexicon.other_years(query.text, known_years))
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
-    question["long_question"] = float(len(query.text) > LONG_QUESTION)
+    question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     if not hits:
         return {name: 0.0 for name in FEATURE_NAMES} | question | {
             "topic_intent": float(intent in TOPIC_INTENTS), "out_of_scope": float(intent == "out_of_scope"),
@@ -149,7 +150,6 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
         "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
         "confidence": float(confidence or 0.0),
         "focus_coverage": best.focus_coverage if query.focus else best.coverage,
-        "long_question": float(len(query.text) > LONG_QUESTION),
         **question,
     }
 

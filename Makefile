@@ -84,12 +84,13 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 	@touch $@
 
 run: kb train ## Start the web page (:8080), the staff console (127.0.0.1:8081), Rasa (:5005), the action server, Telegram if TELEGRAM_TOKEN is set
-	@mkdir -p var
-	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
-	@$(KB) forget
-	@trap 'kill 0' INT TERM EXIT; \
+	@# Private: var/ is 0700 and its files 0600; everything started here creates files the same way (umask 077).
+	@mkdir -p var && chmod 700 var && find var -mindepth 1 -type d -exec chmod 700 {} + \
+		&& find var -type f -exec chmod 600 {} +
+	@umask 077; $(KB) forget
+	@umask 077; trap 'kill 0' INT TERM EXIT; \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
-	$(RASA) run --model $(MODEL) --enable-api --auth-token="$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
+	$(PY) -m bot.run_rasa --token-file var/rasa-api-token -- --model $(MODEL) --enable-api \
 		--interface 127.0.0.1 --port $(RASA_PORT) --endpoints endpoints.yml --credentials credentials.yml & \
 	RASA_URL=http://127.0.0.1:$(RASA_PORT) $(PY) -m bot.web --port $(WEB_PORT) & \
 	$(PY) -m bot.staff --host 127.0.0.1 --port $(STAFF_PORT) & \

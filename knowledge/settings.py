@@ -63,6 +63,12 @@ class ChannelSettings:
     rate_limit_messages: int = field(default_factory=lambda: int(os.environ.get("RATE_LIMIT_MESSAGES", "15")))
     rate_limit_seconds: float = field(default_factory=lambda: float(os.environ.get("RATE_LIMIT_SECONDS", "30")))
     max_message_chars: int = field(default_factory=lambda: int(os.environ.get("MAX_MESSAGE_CHARS", "2000")))
+    # Per client address (several residents may share one, e.g. a community centre's Wi-Fi).
+    rate_limit_address_messages: int = field(
+        default_factory=lambda: int(os.environ.get("RATE_LIMIT_ADDRESS_MESSAGES", "60"))
+    )
+    # The web page's signed sender cookie: the key is made (0600) at first start.
+    web_cookie_key: Path = field(default_factory=lambda: _path("WESTBOT_WEB_KEY", ROOT / "var" / "web-cookie.key"))
     voice_cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_VOICE_CACHE", ROOT / "var" / "voice"))
 
 

@@ -28,6 +28,10 @@ NLU_DATA := $(wildcard nlu/data/*.yml)
 KB_SOURCES := $(wildcard knowledge/data/*.yml knowledge/data/*.tsv knowledge/data/*.txt knowledge/data/documents/*) \
 	knowledge/ingest.py knowledge/store.py knowledge/catalog.py knowledge/dictionary.py
 GENERATED := nlu/generated/jieba/district.txt nlu/generated/lookups/lookups.yml
+# What the KnowledgeFeaturizer's output depends on besides its own file: a change must retrain. The featurizer's
+# fingerprint_addon hashes the same files (FINGERPRINT_MODULES), so Rasa's training cache does not skip it either.
+FEATURIZER_SOURCES := $(wildcard $(addprefix knowledge/,search.py policy.py lexicon.py segment.py text.py \
+	catalog.py soundalike.py)) $(shell find knowledge/data -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 .PHONY: help install system-deps kb train run shell telegram test test-fast validate eval bench clean lock
 
@@ -75,7 +79,8 @@ var/knowledge.db $(GENERATED) &: $(VENV)/.installed $(KB_SOURCES)
 
 train: $(MODEL) ## Train the NLU and dialogue model (only when its data or config changed)
 
-$(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wildcard nlu/components/*.py)
+$(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wildcard nlu/components/*.py) \
+		$(FEATURIZER_SOURCES)
 	$(RASA) train --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml \
 		--out models --fixed-model-name westbot
 	@touch $@

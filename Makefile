@@ -85,11 +85,15 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 		--out models --fixed-model-name westbot
 	@touch $@
 
+# Stopping (Ctrl-C, or TERM to make): the trap stops the servers this shell started, waits until they have ended
+# (so their ports are free) and says so in one line. It clears itself first: the old `trap 'kill 0' INT TERM EXIT`
+# signalled its own shell, re-entered the trap until bash overflowed its stack, and make said "Segmentation fault".
 run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, and Telegram if TELEGRAM_TOKEN is set
 	@mkdir -p var
 	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
 	@$(KB) forget
-	@trap 'kill 0' INT TERM EXIT; \
+	@stop() { trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait; echo "make run: stopped; every server has ended."; }; \
+	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
 	$(RASA) run --model $(MODEL) --enable-api --auth-token="$${RASA_AUTH_TOKEN:-$$(cat var/rasa-api-token)}" \
 		--interface 127.0.0.1 --port $(RASA_PORT) --endpoints endpoints.yml --credentials credentials.yml & \

@@ -82,8 +82,8 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("CI", "").lower() == "true" and _skipped_for_tools:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"CI=true, but {len(_skipped_for_tools)} tests were skipped for a missing program "
-                                "(CI installs them all):", red=True)
+            reporter.write_line(f"CI=true, but tests were skipped for a missing program (CI installs them all): "
+                                f"{len(_skipped_for_tools)}", red=True)
             for nodeid in _skipped_for_tools:
                 reporter.write_line(f"  {nodeid}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

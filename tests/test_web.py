@@ -55,6 +55,7 @@ async def test_the_page_is_chinese_and_locked_down(client):
     assert (await client.get("/static/app.js")).status == 200
 
 
+@pytest.mark.needs("espeak-ng")
 async def test_chat_relays_and_swaps_voice_text_for_a_clip_url(client):
     response = await client.post("/api/chat", json={"sender": "abc", "message": "老人吃饭"})
     assert response.status == 200

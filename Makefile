@@ -82,6 +82,8 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 
 run: kb train ## Start the web page (:8080), Rasa (:5005), the action server, and Telegram if TELEGRAM_TOKEN is set
 	@mkdir -p var
+	@for c in espeak-ng opusenc; do command -v $$c >/dev/null || echo "Note: $$c is missing, so elder answers are not \
+	spoken (the page hides its ▶ button). espeak-ng and opus-tools install with: make system-deps" >&2; done
 	@[ -s var/rasa-api-token ] || $(PY) -c 'import secrets; print(secrets.token_urlsafe(24))' > var/rasa-api-token
 	@$(KB) forget
 	@trap 'kill 0' INT TERM EXIT; \

@@ -20,7 +20,7 @@ from .render import is_feedback, render
 logger = logging.getLogger(__name__)
 
 ONLY_TEXT = "我只能看懂文字。请用文字输入您的问题，比如：老人在哪里吃饭？"
-PHOTO_NOTE = "图片里的内容我看不了，上面只回答了您写在图片旁边的文字。"
+PHOTO_NOTE = "图片和文件里的内容我看不了，上面只回答了您写在旁边的文字。"
 TOO_FAST = "您发得有点快，请稍等一下再问。"
 TOO_LONG = "您的消息太长了，请说得简短一些（{limit}字以内）。"
 NOT_STAFF = "这个命令只给西区工作人员使用。"

@@ -245,7 +245,9 @@ def main() -> None:
             servers.start_actions()
             servers.start_rasa()
             wait_for(f"{servers.url}/", 60, servers.rasa)
+            load_before = os.getloadavg()[0]
             figures = asyncio.run(run(args, servers, work))
+            load_after = os.getloadavg()[0]
         finally:
             servers.stop()
     rest, telegram = figures["rest"], figures["telegram"]
@@ -264,7 +266,10 @@ def main() -> None:
               "| others | answers | errors | p50 ms | p95 ms |", "| --- | --- | --- | --- | --- |"]
     for name, row in (("alone", alone), ("beside the slow resident", beside)):
         lines.append(f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.1f} | {row['p95']:.1f} |")
-    lines += ["", f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**."]
+    lines += ["", f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**.", "",
+              f"Machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, {load_after:.1f} after "
+              "(other work on the machine slows both sides; the Bot API stand-in and the stub share the machine "
+              "with Rasa, where Telegram's servers would not)."]
     report = "\n".join(lines) + "\n"
     print(report)
     (ROOT / "benchmarks" / "results" / args.out).write_text(report, encoding="utf-8")

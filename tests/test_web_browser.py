@@ -247,6 +247,7 @@ def test_the_elder_switch_sets_the_bots_mode(site, page):
     page.click("#elder-switch")
     page.wait_for_function("document.body.classList.contains('elder')")
     assert page.get_attribute("#elder-switch", "aria-pressed") == "true"
+    page.wait_for_function("document.querySelector('#log').innerText.includes('已换成长者模式')", timeout=30_000)
     answer = ask(page, "找工作")
     text = answer.locator(".text").inner_text()
     assert all(len(line) <= 30 for line in text.split("\n"))
@@ -262,12 +263,13 @@ def test_the_elder_switch_sets_the_bots_mode(site, page):
         assert box["height"] >= 60 and box["width"] >= 60
     page.click("#elder-switch")
     page.wait_for_function("!document.body.classList.contains('elder')")
+    page.wait_for_function("document.querySelector('#log').innerText.includes('已换回普通模式')", timeout=30_000)
 
 
 def test_voice_of_an_elder_answer_plays(site, page):
     page.goto(site["url"])
     page.click("#elder-switch")
-    page.wait_for_function("document.body.classList.contains('elder')")
+    page.wait_for_function("document.querySelector('#log').innerText.includes('已换成长者模式')", timeout=30_000)
     ask(page, "翠湾路")
     with page.expect_response(lambda r: "/api/voice/" in r.url) as response:
         page.locator(".msg.bot").last.get_by_role("button", name="▶ 听语音").click()
@@ -317,7 +319,8 @@ def test_no_axe_violations_and_readable_sizes(site, browser, elder):
         page.goto(site["url"])
         if elder:
             page.click("#elder-switch")
-            page.wait_for_function("document.body.classList.contains('elder')")
+            page.wait_for_function("document.querySelector('#log').innerText.includes('已换成长者模式')",
+                                   timeout=30_000)
         ask(page, "西区今年修什么路")
         assert axe_violations(page) == []
         body = float(page.evaluate("getComputedStyle(document.body).fontSize")[:-2])

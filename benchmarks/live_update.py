@@ -47,7 +47,7 @@ def main() -> None:
                 staff.add_passage(db, topic="roads", entities=[f"road:{road}"],
                                   text=f"{road}将于2027年{i % 12 + 1}月开工建设。", by="benchmark")
                 saved = time.perf_counter()
-                for attempt in range(100):
+                for attempt in range(100):  # noqa: B007 (read after the loop)
                     reply = " ".join(m.get("text") or "" for m in servers.say(f"live-{i}", f"{road}什么时候开工"))
                     if road in reply:
                         break

@@ -66,7 +66,7 @@ def main() -> None:
             assert client.post("/login", data={"csrf": token, "name": "bench", "password": PASSWORD}).status_code == 200
             print(f"| page ({args.questions} unanswered questions) | median | worst |\n| --- | --- | --- |")
             for path in PAGES:
-                times = [timed(lambda: client.get(path).raise_for_status()) for _ in range(args.repeat)]
+                times = [timed(lambda path=path: client.get(path).raise_for_status()) for _ in range(args.repeat)]
                 print(f"| `{path}` | {statistics.median(times):.0f} ms | {max(times):.0f} ms |")
             times = []
             for i in range(args.repeat):
@@ -74,7 +74,7 @@ def main() -> None:
                 fields = {"csrf": re.search(r'<main.*?name="csrf" value="([^"]+)"', page, re.S).group(1),
                           "expect_revision": re.search(r'name="expect_revision" value="(\d+)"', page).group(1),
                           "topic": "roads", "text": f"金沙路第{i}次修改。"}
-                times.append(timed(lambda: client.post("/passages/5/edit", data=fields).raise_for_status()))
+                times.append(timed(lambda fields=fields: client.post("/passages/5/edit", data=fields).raise_for_status()))
             print(f"| save an edit (staff.edit_passage, then the passage page) | {statistics.median(times):.0f} ms | {max(times):.0f} ms |")
         finally:
             console.terminate()

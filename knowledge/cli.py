@@ -61,10 +61,10 @@ def staff_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (staff.ValidationError, staff.ConflictError, staff.NotFound, ValueError, FileNotFoundError) as error:
-            raise click.ClickException(str(error))
+            raise click.ClickException(str(error)) from error
         except (OSError, sqlite3.Error) as error:
             # A full disk, a read-only file, a lock held too long: the transaction was rolled back.
-            raise click.ClickException(f"could not save ({error}). Nothing was changed; try again or ask IT.")
+            raise click.ClickException(f"could not save ({error}). Nothing was changed; try again or ask IT.") from error
 
     return wrapper
 
@@ -118,7 +118,7 @@ def search(db_path: Path, query: str, topic: str | None, limit: int):
     try:
         hits = kb.search(query, topic=topic, limit=limit)
     except FileNotFoundError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     if not hits:
         click.echo("no passage matches")
     for hit in hits:
@@ -561,7 +561,7 @@ def account_errors(fn):
         try:
             return fn(*args, **kwargs)
         except accounts.AccountError as error:
-            raise click.ClickException(str(error))
+            raise click.ClickException(str(error)) from error
 
     return wrapper
 

@@ -72,7 +72,7 @@ def get_change(db: sqlite_utils.Database, change_id: int) -> dict:
     try:
         return _decode_change(db.table("changes").get(change_id))
     except sqlite_utils.db.NotFoundError:
-        raise NotFound(f"no change {change_id}")
+        raise NotFound(f"no change {change_id}") from None
 
 
 def _decode_change(row: dict) -> dict:
@@ -124,7 +124,7 @@ def _date(value, name: str) -> str | None:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ValidationError(f"{name} must be a date like 2026-12-31, not {value!r}")
+        raise ValidationError(f"{name} must be a date like 2026-12-31, not {value!r}") from None
 
 
 def _topic(value) -> str:
@@ -195,7 +195,7 @@ def get_passage(db, passage_id: int) -> dict:
     try:
         return dict(db.table("passages").get(passage_id))
     except sqlite_utils.db.NotFoundError:
-        raise NotFound(f"no passage {passage_id}")
+        raise NotFound(f"no passage {passage_id}") from None
 
 
 def _public(row: dict) -> dict:
@@ -354,7 +354,7 @@ def set_contact(db, *, topic: str, name: str, phone: str, by: str, hours: str = 
             try:
                 before = dict(db.table("contacts").get(contact_id))
             except sqlite_utils.db.NotFoundError:
-                raise NotFound(f"no contact {contact_id}")
+                raise NotFound(f"no contact {contact_id}") from None
             db.table("contacts").update(contact_id, row)
             _record(db, "contacts", contact_id, "edit", before, dict(db.table("contacts").get(contact_id)), by)
     return contact_id
@@ -365,7 +365,7 @@ def remove_contact(db, contact_id: int, *, by: str) -> None:
         try:
             before = dict(db.table("contacts").get(contact_id))
         except sqlite_utils.db.NotFoundError:
-            raise NotFound(f"no contact {contact_id}")
+            raise NotFound(f"no contact {contact_id}") from None
         if db.execute("SELECT count(*) FROM contacts").fetchone()[0] == 1:
             raise ValidationError("this is the last contact: declines need somewhere to send residents")
         db.table("contacts").delete(contact_id)
@@ -545,7 +545,7 @@ def restore(db, source: Path, *, by: str) -> None:
             raise ValidationError(f"{source} is not a knowledge base backup")
         check.backup(db.conn)
     except sqlite3.DatabaseError as error:
-        raise ValidationError(f"{source} is not a readable SQLite file: {error}")
+        raise ValidationError(f"{source} is not a readable SQLite file: {error}") from error
     finally:
         check.close()
     store.migrations.apply(db)

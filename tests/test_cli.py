@@ -1,4 +1,7 @@
 """The staff command line, through click's CliRunner."""
+import json
+
+import pytest
 from click.testing import CliRunner
 
 from knowledge.cli import cli
@@ -43,10 +46,6 @@ def test_a_missing_knowledge_base_is_a_clear_error(tmp_path):
 
 
 # ---- staff commands, each through CliRunner against a private copy of the knowledge base
-
-import json
-
-import pytest
 
 
 @pytest.fixture
@@ -115,7 +114,7 @@ def test_import_text_and_html(run, tmp_path, plan_text):
     assert "unchanged" in run("import", str(again)).output
     page = tmp_path / "2021.html"
     body = plan_text.replace("2020", "2021")
-    page.write_text("<html><body>" + "".join(f"<p>{l}</p>" for l in body.splitlines()) + "</body></html>",
+    page.write_text("<html><body>" + "".join(f"<p>{line}</p>" for line in body.splitlines()) + "</body></html>",
                     encoding="utf-8")
     result = run("import", str(page))
     assert "imported: document" in result.output and "西区2021年工作计划" in result.output

@@ -125,7 +125,7 @@ def test_accounts_lock_after_five_wrong_passwords_for_fifteen_minutes(kb_path):
     db = store.open_for_writing(kb_path)
     accounts.add_account(db, "wang", "editor", PASSWORD)
     now = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-    for attempt in range(4):
+    for _attempt in range(4):
         with pytest.raises(accounts.LoginRefused) as refused:
             accounts.check_login(db, "wang", "wrong password", now)
         assert refused.value.reason == "wrong"

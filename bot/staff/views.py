@@ -528,7 +528,7 @@ def read_plan(data: bytes) -> tuple[str, ingest.ParsedDocument]:
     try:
         doc = ingest.parse_plan(raw)
     except ValueError:
-        raise NotAPlan("在这个文件里没有找到计划的正文。")
+        raise NotAPlan("在这个文件里没有找到计划的正文。") from None
     if not any(p.part_no for p in doc.passages):
         raise NotAPlan("没有找到“一、二、三、”这样的部分标题，这不像一份工作计划，所以没有导入。")
     return raw, doc

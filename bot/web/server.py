@@ -139,7 +139,7 @@ async def chat(request: web.Request) -> web.Response:
         raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
     except asyncio.TimeoutError:
         logger.info("request body from %s not sent within %.0f s: closed", request.remote, BODY_TIMEOUT)
-        raise web.HTTPRequestTimeout()
+        raise web.HTTPRequestTimeout() from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

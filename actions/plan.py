@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
-from . import elder, replies
+from . import elder, follow, replies
 from .resources import knowledge_base, question_log
 
 logger = logging.getLogger(__name__)
@@ -83,15 +83,20 @@ class ActionAnswerFromPlan(Action):
         if len(raw) > MAX_QUESTION_CHARS:
             standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
         custom = {"source": replies.source_of(best.passage), "kind": "answer", "score": best.score}
+        # Following (actions/follow.py): offer to follow what the answer is about, where the resident can be reached.
+        follow_buttons, follow_custom = follow.follow_offer(
+            tracker.sender_id, query_entities, topic or next(iter(best.passage["topics"]), None))
+        custom.update(follow_custom)
         if elder_mode:
             glossary = await loop.run_in_executor(None, kb.glossary)
             reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary)
             # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
             custom["voice"] = {"text": reply, "lang": tracker.get_slot("voice_lang") or "cmn"}
             custom["mode"] = "elder"
-            dispatcher.utter_message(text=reply, buttons=elder.BUTTONS, json_message=custom)
+            dispatcher.utter_message(text=reply, buttons=elder.BUTTONS + follow_buttons, json_message=custom)
         else:
-            dispatcher.utter_message(text=standard, buttons=replies.FEEDBACK_BUTTONS, json_message=custom)
+            dispatcher.utter_message(text=standard, buttons=replies.FEEDBACK_BUTTONS + follow_buttons,
+                                     json_message=custom)
         events = [
             SlotSet("last_topic", topic or next(iter(best.passage["topics"]), None)),
             SlotSet("last_passage", float(best.passage["id"])),

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes
 from bot.rasa_client import MAINTENANCE, RasaUnavailable
 from bot.voice import VoiceUnavailable, synthesize_async
 
+from . import follow
 from .render import render
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
     except RasaUnavailable:
         await with_retry(lambda: context.bot.send_message(chat.id, MAINTENANCE))
         return
+    await follow.after_rasa(update, context, messages)  # follow requests, /following, /forget_me
     elder_chats: set = data.setdefault("elder_chats", set())
     rendered = render(messages, elder=chat.id in elder_chats)
     if rendered.mode == "elder":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
@@ -95,14 +96,18 @@ def private_file(path: Path) -> None:
             os.chmod(p, 0o600)
 
 
+_opening = threading.Lock()
+
+
 def open_follows(path: Path) -> sqlite_utils.Database:
     """The follows store for a writer (created 0600 with its schema if needed)."""
-    private_file(path)
-    old_umask = os.umask(0o077)  # the -wal and -shm files SQLite makes next are private too
-    try:
-        db = store.open_for_writing(path, migrations)
-    finally:
-        os.umask(old_umask)
+    with _opening:  # two threads applying the migrations at once would find the schema locked
+        private_file(path)
+        old_umask = os.umask(0o077)  # the -wal and -shm files SQLite makes next are private too
+        try:
+            db = store.open_for_writing(path, migrations)
+        finally:
+            os.umask(old_umask)
     db.execute("PRAGMA synchronous=FULL")  # `sent` must be on disk before the next message goes
     private_file(path)
     return db

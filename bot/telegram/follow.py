@@ -256,16 +256,12 @@ async def after_rasa(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             subject = follows.Subject(offer["kind"], offer["subject"])
             context.bot_data.setdefault("follow_offers", {})[chat.id] = {"": subject, subject.label: subject}
         op = custom.get("follow_op")
-        if op:
+        if op and op.get("kind") in CODE_OF and op.get("subject"):
             subject = follows.Subject(op["kind"], op["subject"])
-            try:
-                if op["op"] == "follow":
-                    await in_store(context, follows.follow, chat.id, subject, bool(op.get("elder")),
-                                   op.get("voice_lang") or "cmn")
-                else:
-                    await in_store(context, follows.unfollow, chat.id, subject)
-            except ValueError as error:
-                logger.warning("follow request not stored: %s", error)
+            if op.get("op") == "unfollow":
+                await do_unfollow(context, chat.id, subject, bool(op.get("elder")))
+            else:
+                await do_follow(context, chat.id, subject, bool(op.get("elder")), op.get("voice_lang") or "cmn")
         if custom.get("following"):
             await show_following(context, chat.id)
         if custom.get("forget_me"):
@@ -289,7 +285,9 @@ def add_handlers(app: Application) -> None:
 
 
 async def start(app: Application) -> None:
-    """Start sending queued follow messages (post_init)."""
+    """Open the follows store and start sending queued follow messages (post_init)."""
+    app.bot_data["follows"] = await asyncio.to_thread(follows.open_follows, get_settings().follows_path)
+    app.bot_data["follows_lock"] = asyncio.Lock()
     notifier = Notifier(app.bot, NotifierConfig.from_settings(get_settings(),
                                                               app.bot_data["settings"].voice_cache_dir))
     app.bot_data["notifier"] = notifier

@@ -62,6 +62,7 @@ class Notifier:
         self._in_flight: dict[int, asyncio.Task] = {}
         self._next_slot = 0.0
         self._paused_until = 0.0
+        self._voice_lock = asyncio.Lock()  # one synthesis at a time: the same text for many elders is made once
         self.sent = 0
 
     async def _call(self, fn, *args):
@@ -167,7 +168,8 @@ class Notifier:
 
     async def _send_voice(self, chat_id: int, row: dict) -> None:
         try:
-            path = await synthesize_async(row["body"], self.config.voice_cache_dir, row["voice_lang"] or "cmn")
+            async with self._voice_lock:
+                path = await synthesize_async(row["body"], self.config.voice_cache_dir, row["voice_lang"] or "cmn")
         except (VoiceUnavailable, ValueError, OSError) as error:
             await self._call(follows.mark, self._db, row["id"], "failed", f"no voice: {error}"[:200])
             raise BadRequest(f"no voice: {error}")

@@ -7,6 +7,7 @@ follow (bot/telegram/follow.py) from the `custom` part of the reply and confirms
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -21,7 +22,10 @@ ENTITY_TYPES = ("road", "group", "programme", "community")
 OFFER_TITLE = "关注「{label}」的新消息"
 # Button callback data (Telegram's limit is 64 bytes): `follow:e:金沙路`, `follow:t:roads`.
 CALLBACK_LIMIT = 64
-POINTING_BACK = ("这个", "这条", "那个", "那条", "它", "刚才")
+POINTING_BACK = ("这个", "这条", "那个", "那条", "它", "刚才", "这方面", "呢条")
+# Words of asking to follow: what is left when they are taken away says whether a subject was named at all.
+ASKING_WORDS = re.compile(r"关注|订阅|帮我|麻烦|请|我想|我要|一下|提醒|通知|告诉|有新消息|有消息|有变化|有更新|"
+                          r"以后|第一时间|记得|我|的|吧|啊|呀|了|[，。！？!?、\s]")
 ONLY_TELEGRAM = ("网页上还不能关注：这里没有办法在有新消息时找到您。"
                  "请在 Telegram 上找“西区居民助手”，问完后点“关注”按钮。")
 WHAT_TO_FOLLOW = "请告诉我想关注什么，比如：关注金沙路、关注就业招聘。"
@@ -78,7 +82,7 @@ def find_subject(tracker: Tracker) -> tuple[str, str] | None:
     for key in catalog.RESIDENT_TOPICS:
         if any(word in text for word in topics[key].keywords if len(word) > 1):
             return "topic", key
-    if any(word in text for word in POINTING_BACK) or len(text.replace("关注", "").strip()) <= 1:
+    if any(word in text for word in POINTING_BACK) or len(ASKING_WORDS.sub("", text)) <= 1:
         if tracker.get_slot("last_entity"):
             return "entity", tracker.get_slot("last_entity")
         if tracker.get_slot("last_topic"):

@@ -59,9 +59,9 @@ async def run(args) -> dict:
                "WESTBOT_QUIET_HOURS": "", "WESTBOT_FOLLOW_SEND_RATE": str(args.rate),
                "WESTBOT_VOICE_CACHE": str(work / "voice"), "WESTBOT_QUESTIONS": str(work / "q.db"),
                "WESTBOT_TRACKERS": str(work / "t.db")}
-        relay = subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=ROOT, env=env,
-                                 stdout=open(os.environ.get("FANOUT_RELAY_LOG", work / "relay.log"), "ab"), stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        log = open(work / "relay.log", "ab")
+        relay = subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
         kb = store.open_for_writing(kb_path)
         times, first_times, queued_times, limited = [], [], [], []
         segment.init_jieba(get_settings().jieba_dict_dir, work / "cache")  # warm, as a staff console process is

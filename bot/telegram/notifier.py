@@ -116,7 +116,6 @@ class Notifier:
         for row in rows:
             if self._stop.is_set():
                 break
-            await self._pace()
             task = asyncio.create_task(self._send(row))
             self._in_flight[row["chat_id"]] = task
             task.add_done_callback(lambda _t, chat=row["chat_id"]: self._in_flight.pop(chat, None))
@@ -136,6 +135,7 @@ class Notifier:
         if not await self._call(follows.claim, self._db, row["id"]):
             return
         try:
+            await self._pace()  # here, just before the call: a slow disk must not bunch the sends up
             if row["kind"] == "voice":
                 await self._send_voice(chat_id, row)
             else:

@@ -35,9 +35,9 @@ def contact_line(contacts: list[dict]) -> str:
     return f"想问清楚，请打{phone}。"
 
 
-def reply_length(text: str) -> int:
+def reply_length(text: str, buttons: list[dict] | None = None) -> int:
     """Length as a reader meets it: the text plus each button's label on a line of its own."""
-    return len(text) + sum(len(b["title"]) + 1 for b in BUTTONS)
+    return len(text) + sum(len(b["title"]) + 1 for b in (BUTTONS if buttons is None else buttons))
 
 
 def clauses(text: str) -> list[str]:
@@ -124,7 +124,7 @@ def _block(clause: str, key_terms: list[str], glossary: dict[str, str], explaine
 
 def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: int,
                         contacts: list[dict], glossary: dict[str, str] | None = None,
-                        ratio: float = MAX_RATIO - 0.05) -> str:
+                        ratio: float = MAX_RATIO - 0.05, buttons: list[dict] | None = None) -> str:
     """The elder-mode reply for a passage: at most `ratio` of `standard_length`, buttons included.
 
     Every glossary term in the reply is explained on a line of its own right after the sentence that uses it.
@@ -132,7 +132,7 @@ def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: in
     """
     glossary = glossary or {}
     tail = [contact_line(contacts), short_source_line(passage)]
-    budget = int(standard_length * ratio) - reply_length("\n".join([""] + tail))
+    budget = int(standard_length * ratio) - reply_length("\n".join([""] + tail), buttons)
     source = passage.get("plain") or passage["text"]
     lines: list[str] = []
     explained: set[str] = set()

@@ -64,6 +64,13 @@ def follow_offer(sender_id: str, entities: list[str], topic: str | None) -> tupl
             {"follow_offer": {"kind": kind, "subject": name, "label": label}})
 
 
+def offer_for(sender_id: str, found) -> tuple[list[dict], dict]:
+    """The offer under an answer (actions/plan.py `compose`): the question's entity, else its topic, else the
+    answer passage's first topic."""
+    topic = found.topic or next(iter(found.hits[0].passage["topics"]), None) if found.hits else found.topic
+    return follow_offer(sender_id, list(found.entities), topic)
+
+
 def find_subject(tracker: Tracker) -> tuple[str, str] | None:
     """What the resident asks to follow: a name in the message, else a topic's words, else (关注这个) what the
     conversation was last about."""

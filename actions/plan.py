@@ -1,14 +1,21 @@
-"""Answer a resident's question from the plan, or decline honestly and log it for staff."""
+"""Answer a resident's question from the plan: surely, as the closest passage, or by declining honestly.
+
+The decision itself is `knowledge.policy.decide`; this module gathers what it needs (the NLU's reading, the
+conversation's last subject), speaks the reply in the resident's mode and logs unsure questions for staff.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from knowledge import policy
+from knowledge.search import Hit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
 from . import elder, follow, replies
@@ -16,16 +23,23 @@ from .resources import knowledge_base, question_log
 
 logger = logging.getLogger(__name__)
 
-INTENT_TOPIC = {"ask_elderly": "elderly", "ask_employment": "employment", "ask_roads": "roads", "ask_plan": None}
-# How much of a question the best passage must cover to be given as the answer. A question the NLU put in one
-# of the plan's topics needs less than one it called out of scope or could not place.
-COVERAGE_FOR_TOPIC = 0.6
-COVERAGE_OTHERWISE = 0.75
-# Answers below this coverage are given but logged for staff as low confidence.
-LOW_COVERAGE = 0.75
 # Words by which a follow-up ("那个什么时候修好？", "它在哪里？") points back to the last entity.
 FOLLOW_UP_WORDS = ("那个", "这个", "那条", "这条", "它", "呢", "那里", "这里", "那边")
 ENTITY_TYPES = ("road", "group", "programme", "community")
+# A button of a fairly-sure reply sends /ask_plan{"passage_id":"87"}: that passage is shown, no search.
+PASSAGE_ENTITY = "passage_id"
+_RANK = {policy.SURE: 2, policy.FAIRLY_SURE: 1, policy.DECLINE: 0}
+
+
+@dataclass
+class Assessment:
+    """What the plan offers for one question, and what to do with it."""
+
+    hits: list[Hit]
+    topic: str | None
+    entities: list[str]
+    decision: policy.Decision
+    features: dict[str, float] = field(default_factory=dict)  # what the decision was made on
 
 
 class ActionAnswerFromPlan(Action):
@@ -40,70 +54,116 @@ class ActionAnswerFromPlan(Action):
     ) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         raw = message.get("original_text") or message.get("text") or ""
-        text = normalize_question(raw)
+        intent = (message.get("intent") or {}).get("name")
+        confidence = (message.get("intent") or {}).get("confidence")
         elder_mode = bool(tracker.get_slot("elder_mode"))
+        kb = knowledge_base()
+        loop = asyncio.get_running_loop()
+        wanted = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == PASSAGE_ENTITY),
+                      None)
+        if wanted is not None:
+            return await self._show_passage(dispatcher, tracker, wanted, elder_mode)
+        text = normalize_question(raw)
         if not has_meaningful_text(text):
             dispatcher.utter_message(text=replies.nothing_to_read())
             return []
-        intent = (message.get("intent") or {}).get("name")
-        confidence = (message.get("intent") or {}).get("confidence")
         nlu_entities = [
             e.get("value") for e in message.get("entities") or [] if e.get("entity") in ENTITY_TYPES and e.get("value")
         ]
-        threshold = COVERAGE_FOR_TOPIC if intent in INTENT_TOPIC else COVERAGE_OTHERWISE
-        kb = knowledge_base()
-        loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(
-                None, find_answer, kb, text, intent, nlu_entities,
-                tracker.get_slot("last_topic"), tracker.get_slot("last_entity"), threshold,
+            found = await loop.run_in_executor(
+                None, find_answer, kb, text, intent, confidence, nlu_entities,
+                tracker.get_slot("last_topic"), tracker.get_slot("last_entity"),
             )
         except FileNotFoundError as error:
             logger.error("%s", error)
             dispatcher.utter_message(text=replies.MAINTENANCE)
             return []
-        hits, topic, query_entities = result
-        contacts = await loop.run_in_executor(None, kb.contacts, topic)
-        if not hits or hits[0].coverage < threshold:
+        contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
+        decision = found.decision
+        if decision.kind != policy.SURE:
+            # Declined or answered unsurely: staff see these in `kb unanswered` and the console.
+            outcome = "declined" if decision.kind == policy.DECLINE else "low_confidence"
             await loop.run_in_executor(
-                None, question_log().record, tracker.sender_id, raw, intent, confidence, "declined",
-                hits[0].coverage if hits else 0.0,
+                None, question_log().record, tracker.sender_id, raw, intent, confidence, outcome,
+                found.hits[0].coverage if found.hits else 0.0,
             )
+        if decision.kind == policy.DECLINE:
             dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode))
             return []
-
-        best = hits[0]
-        if best.coverage < LOW_COVERAGE or intent not in INTENT_TOPIC:
-            # Answered, but not surely: staff see these beside the declines in `kb unanswered`.
-            await loop.run_in_executor(
-                None, question_log().record, tracker.sender_id, raw, intent, confidence, "low_confidence",
-                best.coverage,
-            )
-        standard = replies.standard_answer(hits, contacts)
-        if len(raw) > MAX_QUESTION_CHARS:
-            standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
-        custom = {"source": replies.source_of(best.passage), "kind": "answer", "score": best.score}
-        # Following (actions/follow.py): offer to follow what the answer is about, where the resident can be reached.
-        follow_buttons, follow_custom = follow.follow_offer(
-            tracker.sender_id, query_entities, topic or next(iter(best.passage["topics"]), None))
-        custom.update(follow_custom)
-        if elder_mode:
-            glossary = await loop.run_in_executor(None, kb.glossary)
-            reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary)
-            # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
-            custom["voice"] = {"text": reply, "lang": tracker.get_slot("voice_lang") or "cmn"}
-            custom["mode"] = "elder"
-            dispatcher.utter_message(text=reply, buttons=elder.BUTTONS + follow_buttons, json_message=custom)
-        else:
-            dispatcher.utter_message(text=standard, buttons=replies.FEEDBACK_BUTTONS + follow_buttons,
-                                     json_message=custom)
+        glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
+        offer = follow.offer_for(tracker.sender_id, found)  # following (actions/follow.py)
+        text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
+                                            tracker.get_slot("voice_lang") or "cmn",
+                                            too_long=len(raw) > MAX_QUESTION_CHARS, follow_offer=offer)
+        dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
+        best = found.hits[0]
         events = [
-            SlotSet("last_topic", topic or next(iter(best.passage["topics"]), None)),
+            SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
             SlotSet("last_passage", float(best.passage["id"])),
         ]
-        if query_entities:
-            events.append(SlotSet("last_entity", query_entities[0]))
+        if found.entities:
+            events.append(SlotSet("last_entity", found.entities[0]))
         return events
+
+    async def _show_passage(self, dispatcher, tracker, wanted, elder_mode) -> List[Dict[Text, Any]]:
+        """A button of a fairly-sure reply: that passage, as a sure answer."""
+        kb = knowledge_base()
+        loop = asyncio.get_running_loop()
+        passage = await loop.run_in_executor(None, kb.passage, _as_int(wanted))
+        if passage is None:  # retired since the button was shown, or a made-up payload
+            dispatcher.utter_message(text=replies.passage_gone())
+            return []
+        hit = Hit(passage=passage, score=1.0, coverage=1.0)
+        found = Assessment([hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1],
+                           policy.Decision(policy.SURE, 1.0))
+        contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
+        glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
+        text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
+                                            tracker.get_slot("voice_lang") or "cmn",
+                                            follow_offer=follow.offer_for(tracker.sender_id, found))
+        dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
+        events = [SlotSet("last_topic", found.topic), SlotSet("last_passage", float(passage["id"]))]
+        if found.entities:
+            events.append(SlotSet("last_entity", found.entities[0]))
+        return events
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary: dict[str, str],
+            voice_lang: str = "cmn", too_long: bool = False,
+            follow_offer: tuple[list[dict], dict] = ([], {})) -> tuple[str, list[dict], dict]:
+    """The reply for a sure or fairly-sure decision: (text, buttons, custom), in the resident's mode.
+
+    `follow_offer` (actions/follow.py): the 关注 button and its `custom` keys, last among the buttons."""
+    follow_buttons, follow_custom = follow_offer
+    best = found.hits[0]
+    closest = found.decision.kind == policy.FAIRLY_SURE
+    others = replies.alternatives(found.hits) if closest else []
+    standard = replies.closest_answer(found.hits, contacts) if closest else replies.standard_answer(found.hits,
+                                                                                                    contacts)
+    if too_long:
+        standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
+    custom = {"source": replies.source_of(best.passage), "kind": "closest" if closest else "answer",
+              "score": best.score, "probability": round(found.decision.probability, 3), **follow_custom}
+    if not elder_mode:
+        return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS + follow_buttons, custom
+    others = others[:1]  # big buttons: one other passage at most beside the three of elder mode
+    buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS + follow_buttons
+    reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary,
+                                      buttons=buttons)
+    if closest:
+        reply = replies.CLOSEST_ELDER + "\n" + reply
+    # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
+    custom["voice"] = {"text": reply, "lang": voice_lang}
+    custom["mode"] = "elder"
+    return reply, buttons, custom
 
 
 def points_back(text: str) -> bool:
@@ -111,23 +171,39 @@ def points_back(text: str) -> bool:
     return any(w in text for w in FOLLOW_UP_WORDS)
 
 
-def find_answer(kb, text, intent, nlu_entities, last_topic, last_entity, threshold=COVERAGE_FOR_TOPIC):
-    """Search the plan for `text`. Returns (hits, topic used, entities of the question).
+def assess(kb, text: str, intent: str | None, confidence: float | None, entities=(), topic: str | None = None,
+           model: policy.Model | None = None) -> Assessment:
+    """Search the plan for `text` and decide (policy.decide) what to do with the best passage."""
+    own = kb.analyze(text)
+    query = kb.with_entities(own, entities)
+    topic = topic or policy.TOPIC_INTENTS.get(intent or "")
+    hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2,
+                     query=query)
+    values = policy.features(hits, query, intent, confidence, kb.plan_years())
+    if entities and not any(g.is_content for g in own.groups):
+        # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
+        decision = policy.decide_about_entity(values)
+    else:
+        decision = policy.decide(values, model)
+    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values)
+
+
+def find_answer(kb, text, intent, confidence, nlu_entities, last_topic, last_entity,
+                model: policy.Model | None = None) -> Assessment:
+    """Assess `text` alone and, for a question with no entity of its own, in the conversation's context.
 
     The NLU's entities are added to those the knowledge base finds itself (so a road staff added today is
-    found without retraining). A question with no entity of its own is also read in the conversation's
-    context (last entity and topic): that reading wins when the question points back (那个…, …呢) or when
-    the question alone finds no answer.
+    found without retraining). The context reading (last entity and topic) wins when the question points back
+    (那个…, …呢) or when it is surer than the question alone.
     """
-    query = kb.analyze(text)
-    entities = list(dict.fromkeys([*query.entities, *nlu_entities]))
-    topic = INTENT_TOPIC.get(intent)
-    hits = kb.search(text, topic=topic, entities=nlu_entities, limit=3)
-    if entities or not last_entity:
-        return hits, topic, entities
-    answered = bool(hits) and hits[0].coverage >= threshold
-    if points_back(text) or not answered:
-        in_context = kb.search(text, topic=topic or last_topic, entities=[*nlu_entities, last_entity], limit=3)
-        if in_context and in_context[0].coverage >= threshold:
-            return in_context, topic or last_topic, [last_entity]
-    return hits, topic, entities
+    alone = assess(kb, text, intent, confidence, nlu_entities, model=model)
+    if alone.entities or not last_entity:
+        return alone
+    if points_back(text) or alone.decision.kind != policy.SURE:
+        in_context = assess(kb, text, intent, confidence, [*nlu_entities, last_entity],
+                            topic=policy.TOPIC_INTENTS.get(intent or "") or last_topic, model=model)
+        if _RANK[in_context.decision.kind] > _RANK[alone.decision.kind] or (
+                points_back(text) and in_context.decision.kind != policy.DECLINE):
+            in_context.entities = [last_entity]
+            return in_context
+    return alone

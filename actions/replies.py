@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from knowledge.policy import ALTERNATIVES_OFFERED, SECOND_PASSAGE_RATIO
 from knowledge.search import Hit
 
-# Standard answers add a second passage only when it is nearly as good as the first.
-SECOND_PASSAGE_RATIO = 0.92
+CLOSEST_INTRO = "计划里和您的问题最接近的是："
+CLOSEST_ELDER = "计划里最接近的是："
+ALTERNATIVES_INTRO = "也可能您想问："
+BUTTON_TITLE_CHARS = 18
 CONTACT_FALLBACK = {"name": "政务服务热线", "phone": "12345"}
 MAINTENANCE = "系统正在维护，请稍后再试，或拨打12345政务服务热线。"
 # Offered under standard answers; staff see the counts in `kb unanswered`.
@@ -56,12 +59,59 @@ def standard_answer(hits: list[Hit], contacts: list[dict], today: date | None = 
         ):
             lines.append(f"另外，“{other.passage['heading'] or short_section(other.passage['section'])}”部分写道：")
             lines.append(other.passage["text"])
+    lines += _age_and_source(passage, contacts, today)
+    return "\n".join(lines)
+
+
+def _age_and_source(passage: dict, contacts: list[dict], today: date | None = None) -> list[str]:
+    lines = []
     year = passage.get("year")
     this_year = (today or date.today()).year
     if year and year < this_year:
         lines.append(f"这是{year}年的工作计划；现在的进展和具体安排，请咨询{contact_text(contacts)}。")
     lines.append(source_line(passage))
+    return lines
+
+
+def closest_answer(hits: list[Hit], contacts: list[dict], today: date | None = None) -> str:
+    """A fairly-sure reply: the closest passage, said as such, with the plan's age and the source."""
+    passage = hits[0].passage
+    lines = [f"{CLOSEST_INTRO}《{passage['title']}》（{passage['published']}发布）写道：", passage["text"]]
+    if alternatives(hits):
+        lines.append(f"{ALTERNATIVES_INTRO}见下面的按钮。")
+    lines += _age_and_source(passage, contacts, today)
     return "\n".join(lines)
+
+
+def alternatives(hits: list[Hit]) -> list[dict]:
+    """The next-best passages worth offering beside the closest one: other headings, some coverage."""
+    offered, seen = [], {hits[0].passage["heading"] or hits[0].passage["text"]}
+    for hit in hits[1:]:
+        key = hit.passage["heading"] or hit.passage["text"]
+        if hit.coverage <= 0 or key in seen:
+            continue
+        seen.add(key)
+        offered.append(hit.passage)
+        if len(offered) == ALTERNATIVES_OFFERED:
+            break
+    return offered
+
+
+def passage_title(passage: dict, limit: int = BUTTON_TITLE_CHARS) -> str:
+    """What a button calls a passage: its heading, or the start of its text."""
+    title = passage["heading"] or passage["text"].rstrip("。")
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+def alternative_buttons(passages: list[dict], elder: bool = False) -> list[dict]:
+    """Buttons that show another passage (within Telegram's 64 bytes of callback data)."""
+    prefix = "" if elder else ALTERNATIVES_INTRO
+    return [{"title": prefix + passage_title(p), "payload": f'/ask_plan{{"passage_id":"{p["id"]}"}}'}
+            for p in passages]
+
+
+def passage_gone() -> str:
+    return "这条信息已经不再使用了。请直接把您的问题再发一次。"
 
 
 def decline_answer(contacts: list[dict], elder: bool = False) -> str:

@@ -423,14 +423,54 @@ def glossary_remove(db_path: Path, by: str, term: str):
     click.echo(f"removed {term}")
 
 
+@cli.group("phrase", invoke_without_command=True)
+@click.pass_context
+def phrase(ctx):
+    """Resident phrases and the plan words they mean (打零工 -> 公益性岗位, 就业): live for the next question."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(phrase_list)
+
+
+@phrase.command("list")
+@kb_path_option
+def phrase_list(db_path: Path):
+    """List the phrases staff added (synonyms.yml holds the shipped ones)."""
+    for row in staff.list_phrases(store.open_read_only(db_path)):
+        click.echo(f"{row['phrase']} -> {', '.join(row['means'])}")
+
+
+@phrase.command("add")
+@kb_path_option
+@by_option
+@click.argument("phrase_text", metavar="PHRASE")
+@click.option("--means", required=True, help="Plan words, comma-separated: --means 公益性岗位,就业")
+@staff_errors
+def phrase_add(db_path: Path, by: str, phrase_text: str, means: str):
+    """Teach the bot a resident phrase: questions with PHRASE are searched with the plan words too."""
+    saved = staff.add_phrase(writer(db_path), phrase_text, means, by=by)
+    click.echo(f"saved {saved['phrase']} -> {', '.join(saved['means'])}; the bot uses it from the next question")
+
+
+@phrase.command("remove")
+@kb_path_option
+@by_option
+@click.argument("phrase_text", metavar="PHRASE")
+@staff_errors
+def phrase_remove(db_path: Path, by: str, phrase_text: str):
+    """Forget a phrase staff added."""
+    staff.remove_phrase(writer(db_path), phrase_text, by=by)
+    click.echo(f"removed {phrase_text}")
+
+
 def _history_key(key: str) -> tuple[str, str]:
     kind, _, name = key.partition(":")
     if not name:
         return "passages", key
     tables = {"passage": "passages", "contact": "contacts", "glossary": "glossary", "entity": "entities",
-              "document": "documents", "announcement": "announcements"}
+              "document": "documents", "phrase": "phrases", "announcement": "announcements"}
     if kind not in tables:
-        raise click.ClickException(f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity: or document:")
+        raise click.ClickException(
+            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, announcement: or document:")
     return tables[kind], name
 
 

@@ -8,11 +8,14 @@ in the plan (idf), so a question whose important words are not in the plan score
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+import sqlite3
 import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,18 +23,15 @@ from typing import Callable, Iterable
 
 import sqlite_utils
 
-from . import catalog, segment, store
+from . import catalog, lexicon, segment, store
+from .policy import (BM25_BONUS, ENTITY_BONUS, KIND_WEIGHT, PARTIAL_CREDIT, PARTIAL_MIN_SHARE,
+                     RECENCY_BONUS, RELATED_CREDIT, TOPIC_BONUS)
 from .soundalike import SoundAlikeMatcher
 from .text import normalize_question, to_simplified
 
-# An entity named in a question matters more than a plain word; a lone character matters less.
-KIND_WEIGHT = {"entity": 1.5, "char": 0.5}
-TOPIC_BONUS = 0.15
-ENTITY_BONUS = 0.1
-BM25_BONUS = 0.1
-RECENCY_BONUS = 0.03
-PARTIAL_CREDIT = 0.5
 MAX_GROUPS = 24
+# Words whose spread over the passages is remembered; the least recently asked are forgotten past this.
+DF_CACHE_SIZE = 20000
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,15 @@ class TermGroup:
 
     label: str
     alternatives: tuple[str, ...]
-    kind: str  # entity | synonym | word
+    kind: str  # entity | synonym | word | char | filler
     entity_type: str | None = None
+    # Alternatives found through 词林 (lexicon.py), not said by the resident: a match counts a little less.
+    related: tuple[str, ...] = ()
+    position: int = field(default=-1, compare=False)  # where the term starts in the question
+
+    @property
+    def is_content(self) -> bool:
+        return self.kind != "filler"
 
 
 @dataclass
@@ -49,6 +56,12 @@ class Query:
     text: str
     groups: list[TermGroup]
     entities: list[str]  # canonical names mentioned
+    # Where what is asked starts: after the last 想问/想了解/请问 … of a long question, 0 otherwise. Residents
+    # often say who they are and why before they ask (我是中学老师，准备给学生讲讲…，想问下…).
+    focus: int = 0
+
+    def in_focus(self, group: TermGroup) -> bool:
+        return group.position < 0 or group.position >= self.focus
 
     @property
     def is_empty(self) -> bool:
@@ -59,14 +72,37 @@ class Query:
 class Hit:
     passage: dict
     score: float
-    coverage: float
+    coverage: float  # share of the question's content (filler left out), weighted by rarity
     matched: list[str] = field(default_factory=list)  # the words of the passage that matched the question
+    coverage_all: float = 0.0  # the same share with the filler counted, as before filler was told apart
+    bm25: float = 0.0  # FTS5's bm25 for this passage (negative; lower is better), 0 when FTS5 did not find it
+    best_matched: float = 0.0  # weight of the rarest question term the passage has
+    worst_missing: float = 0.0  # weight of the rarest question term the passage lacks
+    content_weight: float = 0.0  # total weight of the question's content terms
+    focus_coverage: float = 0.0  # coverage of the content after the last 想问/请问 … (Query.focus)
 
 
 def match_form(text: str) -> str:
     """The form passages and questions are compared in: half-width, simplified, no quotes or spaces."""
     text = to_simplified(unicodedata.normalize("NFKC", text))
     return re.sub(r"[“”\"'‘’《》「」『』\s]", "", text)
+
+
+class _BoundedCache(OrderedDict):
+    """A dict that forgets its least recently used entries past `size` (every new word asked adds one)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
 
 
 @dataclass
@@ -76,20 +112,31 @@ class Snapshot:
     matcher: catalog.EntityMatcher
     sound_alike: SoundAlikeMatcher | None = None
     glossary: dict[str, str] | None = None
-    _df: dict[str, int] = field(default_factory=dict)
+    # Resident phrases -> plan words: synonyms.yml and the phrases staff added (`kb phrase`), longest first.
+    phrases: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # Resident words the plan never uses -> their 词林 synonyms that it does use.
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The plan's words by their sound, for a word typed with a wrong character of the same sound (拖贫 -> 脱贫).
+    homophones: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    _df: _BoundedCache = field(default_factory=lambda: _BoundedCache(DF_CACHE_SIZE))
 
     def df(self, alternatives: tuple[str, ...]) -> int:
         key = "\x1f".join(alternatives)
-        if key not in self._df:
-            self._df[key] = sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives))
-        return self._df[key]
+        return self._df.get_or_make(
+            key, lambda: sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives)))
 
 
 def analyze(question: str, matcher: catalog.EntityMatcher,
-            sound_alike: SoundAlikeMatcher | None = None) -> Query:
+            sound_alike: SoundAlikeMatcher | None = None,
+            phrases: list[tuple[str, tuple[str, ...]]] | None = None,
+            related: dict[str, tuple[str, ...]] | None = None,
+            homophones: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> Query:
     """Read a question as term groups. The question may be raw resident text; it is normalized here.
 
     With `sound_alike`, names typed with a character of the same sound (月信路) are read as the right name.
+    `phrases` (resident phrase -> plan words; synonyms.yml when not given) and `related` (a word the plan
+    does not use -> its 词林 synonyms the plan uses) give the plan's words for what a resident says. Words that
+    only frame the question (我爸, 想问下, 有没有: lexicon.py) become `filler` groups.
     """
     text = match_form(normalize_question(question))
     if sound_alike is not None:
@@ -99,27 +146,39 @@ def analyze(question: str, matcher: catalog.EntityMatcher,
     entities: list[str] = []
     for mention in matcher.find(text):
         entity = mention.entity
-        groups.append(TermGroup(mention.surface, entity.surfaces, "entity", entity.type))
+        groups.append(TermGroup(mention.surface, entity.surfaces, "entity", entity.type, position=mention.start))
         entities.append(entity.name)
         for i in range(mention.start, mention.end):
             mask[i] = "|"
     masked = "".join(mask)
-    for phrase, plan_words in _synonym_phrases():
+    for phrase, plan_words in (phrases if phrases is not None else _synonym_phrases()):
         start = masked.find(phrase)
         if start == -1:
             continue
-        groups.append(TermGroup(phrase, tuple(dict.fromkeys((phrase, *plan_words))), "synonym"))
+        groups.append(TermGroup(phrase, tuple(dict.fromkeys((phrase, *plan_words))), "synonym", position=start))
         masked = masked[:start] + "|" * len(phrase) + masked[start + len(phrase):]
     stop = catalog.stopwords()
-    for piece in masked.split("|"):
-        for word in segment.cut(piece):
+    related = related or {}
+    for piece in re.finditer(r"[^|]+", masked):
+        cursor = piece.start()
+        for word, pos in segment.cut_with_pos(piece.group()):
+            at = masked.find(word, cursor)
+            cursor = at + len(word) if at >= 0 else cursor
             if word in stop or not any(c.isalnum() for c in word):
                 continue
-            groups.append(TermGroup(word, (word,), "char" if len(word) == 1 else "word"))
+            if lexicon.is_filler(word, pos):
+                groups.append(TermGroup(word, (word,), "filler", position=at))
+                continue
+            plan_words = related.get(word, ())
+            if homophones and len(word) >= 2 and word not in related:
+                plan_words += lexicon.homophones_of(word, homophones)
+            groups.append(TermGroup(word, (word, *plan_words), "char" if len(word) == 1 else "word",
+                                    related=plan_words, position=at))
     unique: dict[tuple, TermGroup] = {}
     for g in groups:
         unique.setdefault(g.alternatives, g)
-    return Query(text=text, groups=list(unique.values())[:MAX_GROUPS], entities=list(dict.fromkeys(entities)))
+    kept = sorted(unique.values(), key=lambda g: g.position)[:MAX_GROUPS]
+    return Query(text=text, groups=kept, entities=list(dict.fromkeys(entities)), focus=lexicon.focus_start(text))
 
 
 def _correct_sound_alikes(text: str, matcher: catalog.EntityMatcher, sound_alike: SoundAlikeMatcher) -> str:
@@ -147,8 +206,49 @@ def _synonym_phrases() -> list[tuple[str, tuple[str, ...]]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+# A staff change reloads the snapshot: what depends only on the passages' text is remembered, so the change
+# is live for the next question within milliseconds (benchmarks/live_update.py).
+@functools.lru_cache(maxsize=8192)
+def _words_of(match_text: str) -> tuple[str, ...]:
+    return tuple(segment.cut_for_index(match_text))
+
+
+@functools.lru_cache(maxsize=4)
+def _synonym_map(vocabulary: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    return lexicon.synonym_map(set(vocabulary))
+
+
+@functools.lru_cache(maxsize=4)
+def _homophone_map(vocabulary: frozenset[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    return lexicon.homophone_map(set(vocabulary))
+
+
+def _phrases(db: sqlite_utils.Database) -> list[tuple[str, tuple[str, ...]]]:
+    """synonyms.yml and the phrases staff added (`kb phrase`, which win for the same phrase), longest first."""
+    pairs = dict(_synonym_phrases())
+    try:
+        rows = db.execute("SELECT phrase, means FROM phrases").fetchall()
+    except sqlite3.OperationalError:  # a knowledge base built before phrases existed
+        rows = []
+    for phrase, means in rows:
+        pairs[phrase] = tuple(json.loads(means))
+    return sorted(pairs.items(), key=lambda p: -len(p[0]))
+
+
 def _bigrams(word: str) -> set[str]:
     return {word[i:i + 2] for i in range(len(word) - 1)}
+
+
+def _credit(group: TermGroup, text: str) -> tuple[float, str | None]:
+    """How much of `group` a passage's text has (0 to 1), and the alternative it has."""
+    for alternative in group.alternatives:
+        if alternative in text:
+            return (RELATED_CREDIT if alternative in group.related else 1.0), alternative
+    if group.kind == "word":
+        share = _partial(group.label, text)
+        if share >= PARTIAL_MIN_SHARE:
+            return PARTIAL_CREDIT * share, None
+    return 0.0, None
 
 
 def _partial(word: str, text: str) -> float:
@@ -232,11 +332,14 @@ class KnowledgeBase:
             passages.append(p)
         matcher = catalog.EntityMatcher(catalog.entities_from_rows(db["entities"].rows))
         sound_alike = SoundAlikeMatcher(sound_alike_names(matcher))
-        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike)
+        vocabulary = frozenset(w for p in passages for w in _words_of(p["match_text"]))
+        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike,
+                        phrases=_phrases(db), related=_synonym_map(vocabulary),
+                        homophones=_homophone_map(vocabulary))
 
     def analyze(self, question: str) -> Query:
         snap = self.snapshot()
-        return analyze(question, snap.matcher, snap.sound_alike)
+        return analyze(question, snap.matcher, snap.sound_alike, snap.phrases, snap.related, snap.homophones)
 
     def search(
         self,
@@ -255,34 +358,37 @@ class KnowledgeBase:
         `analyze` already read it, for a caller that needs both.
         """
         snap = self.snapshot()
-        query = query or analyze(question, snap.matcher, snap.sound_alike)
-        extra = [e for e in entities if e not in query.entities]
-        entity_by_name = {e.name: e for e in snap.matcher.entities}
-        if extra:  # the caller's query stays as it was
-            query = Query(query.text, list(query.groups), list(query.entities))
-        for name in extra:
-            if name in entity_by_name:
-                ent = entity_by_name[name]
-                query.groups.append(TermGroup(name, ent.surfaces, "entity", ent.type))
-                query.entities.append(name)
+        query = self.with_entities(query or self.analyze(question), entities)
         if query.is_empty or not snap.passages:
             return []
         return self._rank(snap, query, topic, limit, only_topic, only_entities)
 
+    def with_entities(self, query: Query, entities: Iterable[str]) -> Query:
+        """`query` with these entities (canonical names, from the NLU or the conversation) added as terms.
+
+        The caller's query stays as it was; names the knowledge base does not know are left out.
+        """
+        snap = self.snapshot()
+        extra = [e for e in entities if e not in query.entities]
+        entity_by_name = {e.name: e for e in snap.matcher.entities}
+        extra = [e for e in extra if e in entity_by_name]
+        if not extra:
+            return query
+        query = Query(query.text, list(query.groups), list(query.entities), query.focus)
+        for name in extra:
+            ent = entity_by_name[name]
+            query.groups.append(TermGroup(name, ent.surfaces, "entity", ent.type))
+            query.entities.append(name)
+        return query
+
     def _rank(self, snap, query, topic, limit, only_topic, only_entities) -> list[Hit]:
         n = len(snap.passages)
-        unknown_idf = math.log(1 + n)
-        weights = []
-        for g in query.groups:
-            df = snap.df(g.alternatives)
-            if df:
-                idf = math.log(1 + n / (1 + df))
-            else:
-                # Not in the plan at all: a rare word (比特币, 挂号) says the question is about something else;
-                # an everyday word (家里, 方便) says little.
-                idf = unknown_idf * (segment.rarity(g.label) if g.kind in ("word", "char") else 1.0)
-            weights.append(idf * KIND_WEIGHT.get(g.kind, 1.0))
-        total = sum(weights) or 1.0
+        weights = [self._weight(snap, g, n) for g in query.groups]
+        content = [g.is_content for g in query.groups]
+        focus = [c and query.in_focus(g) for g, c in zip(query.groups, content)]
+        total_all = sum(weights) or 1.0
+        total = sum(w for w, c in zip(weights, content) if c) or 1.0
+        total_focus = sum(w for w, f in zip(weights, focus) if f) or 1.0
         bm25 = self._bm25(query)
         best_bm25 = min(bm25.values(), default=0.0) or -1.0
         newest = max((p["year"] or 0) for p in snap.passages)
@@ -292,27 +398,48 @@ class KnowledgeBase:
                 continue
             if only_entities and query.entities and not set(query.entities) & set(p["entities"]):
                 continue
-            got, matched = 0.0, []
-            for g, w in zip(query.groups, weights):
-                found = next((a for a in g.alternatives if a in p["match_text"]), None)
+            got = got_all = got_focus = best_matched = worst_missing = 0.0
+            matched = []
+            for g, w, is_content, in_focus in zip(query.groups, weights, content, focus):
+                credit, found = _credit(g, p["match_text"])
                 if found is not None:
-                    got += w
                     matched.append(found)
-                elif g.kind == "word":
-                    share = _partial(g.label, p["match_text"])
-                    if share >= 0.6:
-                        got += w * PARTIAL_CREDIT * share
+                got_all += w * credit
+                got_focus += w * credit if in_focus else 0.0
+                if is_content:
+                    got += w * credit
+                    if credit >= RELATED_CREDIT:
+                        best_matched = max(best_matched, w)
+                    else:
+                        worst_missing = max(worst_missing, w * (1 - credit))
             if not matched and p["id"] not in bm25:
                 continue
-            coverage = got / total
+            coverage = got / total if any(content) else 0.0
             score = coverage
             score += TOPIC_BONUS if topic and topic in p["topics"] else 0.0
             score += ENTITY_BONUS if set(query.entities) & set(p["entities"]) else 0.0
             score += BM25_BONUS * (bm25.get(p["id"], 0.0) / best_bm25)
             score += RECENCY_BONUS if (p["year"] or 0) == newest else 0.0
-            hits.append(Hit(passage=p, score=round(score, 4), coverage=round(coverage, 4), matched=matched))
+            hits.append(Hit(passage=p, score=round(score, 4), coverage=round(coverage, 4), matched=matched,
+                            coverage_all=round(got_all / total_all, 4), bm25=bm25.get(p["id"], 0.0),
+                            best_matched=best_matched, worst_missing=worst_missing,
+                            focus_coverage=round(got_focus / total_focus, 4) if any(focus) else 0.0,
+                            content_weight=total if any(content) else 0.0))
         hits.sort(key=lambda h: (-h.score, h.passage["id"]))
         return hits[:limit]
+
+    @staticmethod
+    def _weight(snap: Snapshot, group: TermGroup, n: int) -> float:
+        """How much a term says about what the question asks: its rarity in the plan (idf)."""
+        df = snap.df(group.alternatives)
+        if df:
+            idf = math.log(1 + n / (1 + df))
+        else:
+            # Not in the plan at all: a rare word (比特币, 挂号) says the question is about something else;
+            # an everyday word (家里, 方便) says little.
+            rarity = segment.rarity(group.label) if group.kind in ("word", "char", "filler") else 1.0
+            idf = math.log(1 + n) * rarity
+        return idf * KIND_WEIGHT.get(group.kind, 1.0)
 
     def _bm25(self, query: Query) -> dict[int, float]:
         expression = fts_query(query.groups)
@@ -324,6 +451,14 @@ class KnowledgeBase:
             [expression],
         ).fetchall()
         return {rowid: score for rowid, score in rows}
+
+    def plan_years(self) -> set[int]:
+        """The years the knowledge base's documents are about."""
+        return {p["year"] for p in self.snapshot().passages if p["year"]}
+
+    def passage(self, passage_id: int | None) -> dict | None:
+        """An active passage valid today, by id; None when there is no such passage."""
+        return next((p for p in self.snapshot().passages if p["id"] == passage_id), None)
 
     def contacts(self, topic: str | None = None) -> list[dict]:
         """Staff-kept contacts for a topic, the general ones (topic '*') last."""

@@ -58,6 +58,14 @@ def cut(text: str) -> list[str]:
     return [w for w in jieba.cut(text) if w.strip()]
 
 
+def cut_with_pos(text: str) -> list[tuple[str, str]]:
+    """Words of `text` with jieba's part of speech (`r` pronoun, `u` particle, `n` noun …), spaces dropped."""
+    import jieba.posseg
+
+    init_jieba()
+    return [(p.word, p.flag) for p in jieba.posseg.cut(text) if p.word.strip()]
+
+
 def cut_for_index(text: str) -> list[str]:
     """Search-mode words (long words and their dictionary sub-words), for the full-text index."""
     import jieba

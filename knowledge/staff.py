@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import catalog, ingest, segment, store
+from .search import match_form
 from .text import split_sentences
 
 MAX_TEXT = 2000
@@ -373,9 +374,64 @@ def remove_glossary(db, term: str, *, by: str) -> None:
         _record(db, "glossary", term, "remove", dict(zip(["term", "plain", "updated_at"], existing)), None, by)
 
 
+# ---------------------------------------------------------------- resident phrases
+
+MAX_PHRASE = 20
+
+
+def _phrase_row(db, phrase: str) -> dict | None:
+    row = db.execute("SELECT phrase, means, updated_at FROM phrases WHERE phrase = ?", [phrase]).fetchone()
+    return dict(zip(["phrase", "means", "updated_at"], row)) if row else None
+
+
+def add_phrase(db, phrase: str, means, *, by: str) -> dict:
+    """Teach the bot a resident phrase: questions with `phrase` are searched with the plan words `means` too.
+
+    `means` is a list (or a comma-separated string) of words that stand in the plan's active passages; a word
+    the plan never uses is refused, since it could never find an answer. Adding an existing phrase replaces its
+    words. Live for the next question, recorded, undoable.
+    """
+    phrase = _clean(phrase, "phrase", MAX_PHRASE, required=True)
+    phrase = match_form(phrase)
+    if isinstance(means, str):
+        means = re.split(r"[,，、\s]+", means)
+    words = list(dict.fromkeys(match_form(_clean(w, "plan word", MAX_PHRASE) or "") for w in means))
+    words = [w for w in words if w]
+    if not phrase:
+        raise ValidationError("phrase must not be empty")
+    if not words:
+        raise ValidationError("give at least one plan word, e.g. --means 公益性岗位,就业")
+    with store.write_transaction(db):
+        texts = [r[0] for r in db.execute(
+            "SELECT text || heading FROM passages WHERE status = 'active'").fetchall()]
+        missing = [w for w in words if not any(w in match_form(t) for t in texts)]
+        if missing:
+            raise ValidationError(f"the plan never uses {'、'.join(missing)}: choose words that stand in a passage")
+        before = _phrase_row(db, phrase)
+        row = {"phrase": phrase, "means": json.dumps(words, ensure_ascii=False), "updated_at": store.now()}
+        db["phrases"].upsert(row, pk="phrase")
+        _record(db, "phrases", phrase, "edit" if before else "add", before, row, by)
+    return {"phrase": phrase, "means": words}
+
+
+def remove_phrase(db, phrase: str, *, by: str) -> None:
+    phrase = match_form(_clean(phrase, "phrase", MAX_PHRASE, required=True))
+    with store.write_transaction(db):
+        before = _phrase_row(db, phrase)
+        if before is None:
+            raise NotFound(f"no phrase {phrase!r}")
+        db["phrases"].delete(phrase)
+        _record(db, "phrases", phrase, "remove", before, None, by)
+
+
+def list_phrases(db) -> list[dict]:
+    rows = db.execute("SELECT phrase, means, updated_at FROM phrases ORDER BY phrase").fetchall()
+    return [{"phrase": p, "means": json.loads(m), "updated_at": u} for p, m, u in rows]
+
+
 # ---------------------------------------------------------------- undo
 
-_PK = {"passages": "id", "contacts": "id", "glossary": "term", "entities": "name"}
+_PK = {"passages": "id", "contacts": "id", "glossary": "term", "entities": "name", "phrases": "phrase"}
 
 
 def undo(db, change_id: int, *, by: str) -> int:

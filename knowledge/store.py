@@ -95,6 +95,12 @@ def m002_staff_edits(db: sqlite_utils.Database) -> None:
     db["changes"].create_index(["table_name", "row_key"])
 
 
+@migrations()
+def m003_phrases(db: sqlite_utils.Database) -> None:
+    """Resident phrases staff attach to plan words (`kb phrase`): 打零工 -> 公益性岗位, 就业."""
+    db["phrases"].create({"phrase": str, "means": str, "updated_at": str}, pk="phrase")  # means: JSON list
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
     """One staff change: BEGIN IMMEDIATE takes the write lock at once, so two writers queue, never interleave."""

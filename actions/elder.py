@@ -91,11 +91,13 @@ def _cut_words(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def key_clauses(text: str, key_terms: list[str]) -> list[str]:
-    """The passage's clauses, those holding the most key terms first, ties in reading order."""
+def key_clauses(text: str, key_terms: list[str], names: list[str] = ()) -> list[str]:
+    """The passage's clauses: those naming what was asked about (`names`: 金沙路) first, then those holding the
+    most key terms, ties in reading order."""
     parts = clauses(text)
+    named = [any(n and n in _plain(c) for n in names) for c in parts]
     hits = [sum(1 for t in set(key_terms) if t and t in _plain(c)) for c in parts]
-    order = sorted(range(len(parts)), key=lambda i: (-(hits[i] > 0) * hits[i], i))
+    order = sorted(range(len(parts)), key=lambda i: (not named[i], -(hits[i] > 0) * hits[i], i))
     return [parts[i] for i in order]
 
 
@@ -124,8 +126,11 @@ def _block(clause: str, key_terms: list[str], glossary: dict[str, str], explaine
 
 def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: int,
                         contacts: list[dict], glossary: dict[str, str] | None = None,
-                        ratio: float = MAX_RATIO - 0.05, buttons: list[dict] | None = None) -> str:
+                        ratio: float = MAX_RATIO - 0.05, buttons: list[dict] | None = None,
+                        names: list[str] = ()) -> str:
     """The elder-mode reply for a passage: at most `ratio` of `standard_length`, buttons included.
+
+    `names` are what the question is about (金沙路): a clause that names one comes first.
 
     Every glossary term in the reply is explained on a line of its own right after the sentence that uses it.
     The margin below MAX_RATIO leaves room for a staff-written plain version that runs slightly long.
@@ -137,7 +142,7 @@ def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: in
     lines: list[str] = []
     explained: set[str] = set()
     used = 0
-    for clause in key_clauses(source, key_terms):
+    for clause in key_clauses(source, key_terms, names):
         block, seen = _block(clause, key_terms, glossary, explained)
         cost = sum(len(line) + 1 for line in block)
         if not lines and cost > budget and "、" in clause:

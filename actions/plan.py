@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Words by which a follow-up ("那个什么时候修好？", "它在哪里？") points back to the last entity.
 FOLLOW_UP_WORDS = ("那个", "这个", "那条", "这条", "它", "呢", "那里", "这里", "那边")
 ENTITY_TYPES = ("road", "group", "programme", "community")
+NAMED_FIRST = ("road", "programme", "community", "place")  # not groups of people: 老人吃饭 is about the meals
 # A button of a fairly-sure reply sends /ask_plan{"passage_id":"87"}: that passage is shown, no search.
 PASSAGE_ENTITY = "passage_id"
 _RANK = {policy.SURE: 2, policy.FAIRLY_SURE: 1, policy.DECLINE: 0}
@@ -40,6 +41,8 @@ class Assessment:
     entities: list[str]
     decision: policy.Decision
     features: dict[str, float] = field(default_factory=dict)  # what the decision was made on
+    # The places and programmes the question names, as it names them (金沙路): elder answers start with them.
+    names: list[str] = field(default_factory=list)
 
 
 class ActionAnswerFromPlan(Action):
@@ -156,8 +159,9 @@ def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary:
         return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS + follow_buttons, custom
     others = others[:1]  # big buttons: one other passage at most beside the three of elder mode
     buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS + follow_buttons
+    names = [*found.names, *(m for m in best.matched if any(m in n or n in m for n in found.names))]
     reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary,
-                                      buttons=buttons)
+                                      buttons=buttons, names=names)
     if closest:
         reply = replies.CLOSEST_ELDER + "\n" + reply
     # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
@@ -185,7 +189,8 @@ def assess(kb, text: str, intent: str | None, confidence: float | None, entities
         decision = policy.decide_about_entity(values)
     else:
         decision = policy.decide(values, model)
-    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values)
+    names = [g.label for g in query.groups if g.kind == "entity" and g.entity_type in NAMED_FIRST]
+    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values, names)
 
 
 def find_answer(kb, text, intent, confidence, nlu_entities, last_topic, last_entity,

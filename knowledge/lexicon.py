@@ -38,7 +38,7 @@ def is_filler(word: str, pos: str | None) -> bool:
     """True when `word` only frames the question. Digits and Latin letters (4050, 12345) are never filler."""
     if any(c.isdigit() or ("a" <= c.lower() <= "z") for c in word):
         return False
-    if word in filler_words():
+    if word in filler_words() or (len(word) > 1 and len(set(word)) == 1):  # 啊啊啊, 哈哈
         return True
     return bool(pos) and pos in FILLER_POS
 

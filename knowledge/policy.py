@@ -36,6 +36,9 @@ RECENCY_BONUS = 0.03  # the passage is from the newest plan
 # from this share of pairs on.
 PARTIAL_CREDIT = 0.5
 PARTIAL_MIN_SHARE = 0.6
+# In a long question, a term said before the last 想问/请问 … (who the resident is and why: 我是大学生，在写论文)
+# counts this much of a term of what is asked.
+CONTEXT_WEIGHT = 0.3
 # A term matched only through a 词林 synonym (清扫 -> 保洁) counts this much of a term the resident said.
 RELATED_CREDIT = 0.8
 
@@ -95,13 +98,14 @@ def default_model() -> Model:
 
 
 FEATURE_NAMES = (
-    "coverage", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
+    "coverage", "all_covered", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
     "missing_share", "content_terms", "matched_share", "has_entity", "entity_agrees", "topic_agrees",
     "topic_intent", "out_of_scope", "other_intent", "confidence",
     "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who",
     "other_year", "other_place",
 )
-LONG_QUESTION = 30  # characters; residents who write more usually say who they are before they ask
+# Terms (content and filler); a resident who writes this many usually says who they are before they ask.
+LONG_QUESTION = 8
 ASK_KINDS = ("price", "place", "hours", "contact", "person", "who")
 
 
@@ -115,7 +119,7 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
     question["other_year"] = float(lexicon.other_years(query.text, known_years))
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
-    question["long_question"] = float(len(query.text) > LONG_QUESTION)
+    question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     if not hits:
         return {name: 0.0 for name in FEATURE_NAMES} | question | {
             "topic_intent": float(intent in TOPIC_INTENTS), "out_of_scope": float(intent == "out_of_scope"),
@@ -128,6 +132,7 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
     passage_entities = set(best.passage.get("entities") or [])
     return {
         "coverage": best.coverage,
+        "all_covered": float(best.coverage >= 0.999),
         "coverage_all": best.coverage_all,
         "second_coverage": second,
         "gap": best.coverage - second,
@@ -145,7 +150,6 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
         "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
         "confidence": float(confidence or 0.0),
         "focus_coverage": best.focus_coverage if query.focus else best.coverage,
-        "long_question": float(len(query.text) > LONG_QUESTION),
         **question,
     }
 

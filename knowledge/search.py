@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 import sqlite_utils
 
 from . import catalog, lexicon, segment, store
-from .policy import (BM25_BONUS, ENTITY_BONUS, KIND_WEIGHT, PARTIAL_CREDIT, PARTIAL_MIN_SHARE,
+from .policy import (BM25_BONUS, CONTEXT_WEIGHT, ENTITY_BONUS, KIND_WEIGHT, PARTIAL_CREDIT, PARTIAL_MIN_SHARE,
                      RECENCY_BONUS, RELATED_CREDIT, TOPIC_BONUS)
 from .soundalike import SoundAlikeMatcher
 from .text import normalize_question, to_simplified
@@ -383,9 +383,9 @@ class KnowledgeBase:
 
     def _rank(self, snap, query, topic, limit, only_topic, only_entities) -> list[Hit]:
         n = len(snap.passages)
-        weights = [self._weight(snap, g, n) for g in query.groups]
         content = [g.is_content for g in query.groups]
         focus = [c and query.in_focus(g) for g, c in zip(query.groups, content)]
+        weights = [self._weight(snap, g, n) * (1.0 if query.in_focus(g) else CONTEXT_WEIGHT) for g in query.groups]
         total_all = sum(weights) or 1.0
         total = sum(w for w, c in zip(weights, content) if c) or 1.0
         total_focus = sum(w for w, f in zip(weights, focus) if f) or 1.0

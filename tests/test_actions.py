@@ -151,3 +151,66 @@ async def test_contacts_come_from_the_knowledge_base():
     dispatcher = CollectingDispatcher()
     await conversation.ActionGiveContacts().run(dispatcher, make_tracker("打电话问", intent="ask_contact"), {})
     assert "12345" in text_of(dispatcher.messages)
+
+
+@pytest.fixture
+def unsure(monkeypatch):
+    """A decision model that is never sure but always fairly sure of an answer the plan covers."""
+    from knowledge import policy
+
+    names = ("coverage",)
+    monkeypatch.setattr(policy, "default_model", lambda: policy.Model(names, (0.0,), (1.0,), (1.0,), 0.0, 1.0, 0.0))
+
+
+def buttons_of(messages):
+    return [b for m in messages for b in m.get("buttons") or []]
+
+
+async def test_a_fairly_sure_answer_says_it_is_the_closest_and_offers_other_passages(unsure):
+    messages, events = await ask("康复服务", intent="ask_elderly")
+    text = text_of(messages)
+    assert text.startswith("计划里和您的问题最接近的是：")
+    assert "康复" in text and sources(messages)
+    assert messages[0]["custom"]["kind"] == "closest"
+    offered = [b for b in buttons_of(messages) if b["title"].startswith("也可能您想问：")]
+    assert 1 <= len(offered) <= 2
+    for button in offered:
+        assert button["payload"].startswith('/ask_plan{"passage_id":"')
+        assert len(button["payload"].encode()) <= 64  # Telegram's limit for callback data
+    assert {"👍 有用", "👎 没用"} <= {b["title"] for b in buttons_of(messages)}
+    assert any(e["name"] == "last_passage" for e in events)
+
+
+async def test_a_fairly_sure_answer_in_elder_mode_is_short_with_one_other_passage(unsure):
+    standard, _ = await ask("康复服务", intent="ask_elderly")
+    elder, _ = await ask("康复服务", intent="ask_elderly", slots={"elder_mode": True})
+    text = text_of(elder)
+    assert text.startswith("计划里最接近的是：") and sources(elder)
+    titles = [b["title"] for b in buttons_of(elder)]
+    assert titles[-3:] == ["再说一遍", "打电话问", "回到开头"]
+    assert len(titles) == 4  # one other passage, then the three big buttons
+    assert len(text) < len(text_of(standard))
+    assert elder[0]["custom"]["voice"]["text"] == text
+
+
+async def test_pressing_another_passage_shows_it_as_an_answer(unsure):
+    first, _ = await ask("康复服务", intent="ask_elderly")
+    button = next(b for b in buttons_of(first) if b["title"].startswith("也可能您想问："))
+    passage_id = button["payload"].split('"passage_id":"')[1].split('"')[0]
+    shown, events = await ask(button["payload"], intent="ask_plan",
+                              entities=[{"entity": "passage_id", "value": passage_id}])
+    assert sources(shown)[0]["passage_id"] == int(passage_id)
+    assert shown[0]["custom"]["kind"] == "answer"
+    assert {"name": "last_passage", "value": float(passage_id)} in [
+        {"name": e["name"], "value": e["value"]} for e in events]
+
+
+async def test_a_button_for_a_passage_that_is_gone_says_so():
+    messages, events = await ask('/ask_plan{"passage_id":"99999"}', intent="ask_plan",
+                                 entities=[{"entity": "passage_id", "value": "99999"}])
+    assert "不再使用" in text_of(messages) and not sources(messages) and events == []
+
+
+async def test_the_elder_answer_starts_with_what_was_asked():
+    messages, _ = await ask("金沙路几时修好", intent="ask_roads", slots={"elder_mode": True})
+    assert "金沙路" in text_of(messages).split("\n")[0]

@@ -1,0 +1,58 @@
+"""The answer policy's decision at its boundaries, and the model the bot ships with."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from knowledge import policy
+
+
+def model(sure=0.8, fairly_sure=0.5):
+    """p = sigmoid(10 * (coverage - 0.5)): easy to put on either side of a threshold."""
+    names = ("coverage",)
+    return policy.Model(names, (0.0,), (1.0,), (10.0,), -5.0, sure, fairly_sure)
+
+
+def coverage_for(p):
+    return 0.5 + math.log(p / (1 - p)) / 10
+
+
+def values(coverage):
+    return {"coverage": coverage, "content_terms": 2.0}
+
+
+@pytest.mark.parametrize("p, kind", [
+    (0.81, policy.SURE), (0.79, policy.FAIRLY_SURE), (0.51, policy.FAIRLY_SURE), (0.49, policy.DECLINE),
+])
+def test_the_decision_changes_at_each_threshold(p, kind):
+    decision = policy.decide(values(coverage_for(p)), model())
+    assert decision.kind == kind
+    assert decision.probability == pytest.approx(p, abs=1e-6)
+
+
+def test_a_question_with_nothing_the_plan_covers_is_declined_whatever_the_model():
+    generous = model(sure=0.0, fairly_sure=0.0)
+    assert policy.decide({"coverage": 0.0, "content_terms": 3.0}, generous).kind == policy.DECLINE
+    assert policy.decide({"coverage": 0.9, "content_terms": 0.0}, generous).kind == policy.DECLINE
+
+
+def test_a_bare_pointer_at_an_entity_is_answered_only_when_the_passage_names_it():
+    assert policy.decide_about_entity({"entity_agrees": 1.0}).kind == policy.SURE
+    assert policy.decide_about_entity({"entity_agrees": 0.0}).kind == policy.DECLINE
+
+
+def test_the_shipped_model_reads_every_feature_and_orders_its_thresholds():
+    shipped = policy.load_model()
+    assert shipped.names == policy.FEATURE_NAMES
+    assert 0.0 < shipped.fairly_sure <= shipped.sure < 1.0
+
+
+def test_the_shipped_model_declines_a_price_question_it_would_answer_otherwise(kb):
+    from actions.plan import assess
+
+    asked = assess(kb, "长者助餐配餐服务", "ask_elderly", 0.95)
+    priced = assess(kb, "长者助餐配餐服务一餐收费多少钱", "ask_elderly", 0.95)
+    assert asked.decision.kind == policy.SURE
+    assert priced.features["asks_price"] == 1.0
+    assert priced.decision.probability < asked.decision.probability

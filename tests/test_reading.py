@@ -1,0 +1,77 @@
+"""How a question is read: filler told apart from content, resident words mapped to the plan's, focus, ask kinds."""
+from __future__ import annotations
+
+import pytest
+
+from knowledge import lexicon
+
+
+def groups(kb, question):
+    return {g.label: g for g in kb.analyze(question).groups}
+
+
+@pytest.mark.parametrize("question, filler, content", [
+    ("我爸中风了躺在家里，区里能不能派人上门做康复", {"爸", "家里", "不能"}, {"康复", "上门"}),
+    ("楼下垃圾老是没人扫，环卫归谁管", {"楼下", "归谁"}, {"垃圾", "环卫"}),
+    ("我妈一个人在家吃不上饭怎么办", {"妈", "在家"}, {"吃不上"}),
+    ("我侄女读完大学一直待在家，区里能帮她找第一份工作吗", {"侄女", "一直", "在家"}, {"大学"}),
+    ("我老婆腰不好，想问下家庭病床现在还能签吗", {"不好"}, {"家庭病床"}),
+])
+def test_filler_is_told_apart_from_what_is_asked(kb, question, filler, content):
+    read = groups(kb, question)
+    assert {label for label, g in read.items() if g.kind == "filler"} >= filler
+    assert all(read[label].is_content for label in content)
+
+
+def test_filler_does_not_lower_coverage(kb):
+    """The same need, with and without a resident's framing, covers the plan alike."""
+    bare = kb.search("上门康复")[0]
+    framed = kb.search("我爸想问下上门康复")[0]
+    assert framed.passage["id"] == bare.passage["id"]
+    assert framed.coverage == pytest.approx(bare.coverage)
+    assert framed.coverage_all < bare.coverage_all
+
+
+@pytest.mark.parametrize("question, typed, plan_word", [
+    ("梅石村拖贫了吗", "拖贫", "脱贫"), ("治量服务平台", "治量", "质量"), ("西区发展实体经记有什么措施", "经记", "经济"),
+])
+def test_a_word_typed_with_a_wrong_character_of_the_same_sound_finds_the_plan_word(kb, question, typed, plan_word):
+    group = groups(kb, question)[typed]
+    assert plan_word in group.alternatives and plan_word in group.related
+
+
+def test_a_cilin_synonym_the_plan_uses_is_searched_for(kb):
+    # 词林 puts 职务 and 岗位 in one group of synonyms; the plan says 岗位.
+    related = kb.snapshot().related
+    assert "岗位" in related["职务"]
+    assert "职务" not in related.get("岗位", ())  # a word the plan uses is never replaced
+
+
+def test_a_cantonese_need_reaches_the_plan(kb):
+    assert "岗位" in groups(kb, "有冇職位介紹")["职位"].alternatives
+
+
+def test_context_before_the_question_counts_less(kb):
+    query = kb.analyze("我是中学老师，准备给学生讲讲，想问下西区今年修哪些路")
+    assert query.focus > 0
+    context = [g for g in query.groups if not query.in_focus(g)]
+    assert {g.label for g in context} >= {"中学老师", "学生"}
+    best = kb.search("我是中学老师，准备给学生讲讲，想问下西区今年修哪些路")[0]
+    assert "路" in best.passage["text"]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("长者饭堂几点开门", "hours"), ("养老院收费多少钱", "price"), ("工疗站电话", "contact"),
+    ("行政服务中心地址在哪里", "place"), ("中山一中校长是谁", "who"),
+])
+def test_what_kind_of_fact_a_question_asks_for(question, kind):
+    assert kind in lexicon.asks_for(question)
+
+
+def test_a_plain_need_asks_for_none_of_those():
+    assert lexicon.asks_for("老人饭堂有没有") == set()
+
+
+def test_a_year_no_plan_or_passage_names_is_noticed():
+    assert lexicon.other_years("2019年西区生产总值", {2020})
+    assert not lexicon.other_years("2021年社区换届", {2020, 2021})

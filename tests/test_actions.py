@@ -1,12 +1,14 @@
 """The answer action with real Rasa SDK objects: what a resident would see, and the events it returns."""
 from __future__ import annotations
 
+
 import pytest
 import sqlite_utils
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, resources
+from actions.elder import MAX_RATIO
 from actions.plan import ActionAnswerFromPlan
 
 
@@ -122,7 +124,7 @@ async def test_elder_mode_answer_is_short_with_big_buttons():
     assert sources(elder)
     titles = [b["title"] for m in elder for b in m.get("buttons") or []]
     assert titles == ["再说一遍", "打电话问", "回到开头"]
-    assert len(text_of(elder)) + sum(len(t) + 1 for t in titles) <= 0.6 * len(text_of(standard))
+    assert len(text_of(elder)) + sum(len(t) + 1 for t in titles) <= MAX_RATIO * len(text_of(standard))
     assert all(len(s) <= 30 for s in text_of(elder).replace("。", "\n").split("\n"))
 
 

@@ -25,7 +25,7 @@ def test_every_passage_follows_the_elder_rules(kb):
         key_terms = p["entities"][:2]
         reply = elder.simplify_for_elders(p, key_terms, len(standard), CONTACTS, glossary)
         shown = elder.reply_length(reply)
-        assert shown <= 0.6 * len(standard), (p["id"], shown, len(standard))
+        assert shown <= elder.MAX_RATIO * len(standard), (p["id"], shown, len(standard))
         assert max(len(s) for s in sentences(reply)) <= 30, (p["id"], reply)
         assert reply.endswith(elder.short_source_line(p))
         # Every glossary term used is explained on its own line.

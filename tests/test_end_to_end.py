@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from actions import elder
 from tests.servers import ROOT, running_bot
 
 pytestmark = pytest.mark.slow
@@ -58,7 +59,7 @@ def test_elder_mode_is_short_and_survives_a_restart(bot):
     assert "长者模式" in text(bot.say("e2e-elder", "长者模式"))
     elder = bot.say("e2e-elder", "找工作")
     assert source(elder)
-    assert len(text(elder)) < 0.6 * len(text(standard))
+    assert len(text(elder)) < elder.MAX_RATIO * len(text(standard))
     assert [b["title"] for m in elder for b in m.get("buttons") or []] == ["再说一遍", "打电话问", "回到开头"]
 
     bot.stop_rasa()

@@ -3,7 +3,8 @@ import hashlib
 
 import pytest
 
-from knowledge import store
+from actions.plan import assess
+from knowledge import policy, store
 
 ANSWERABLE = [
     ("家里老人想在社区吃午饭", "助餐"),
@@ -36,13 +37,13 @@ def test_the_best_passage_answers_the_question(kb, question, expected):
     assert hits, question
     best = hits[0]
     assert expected in best.passage["text"].replace("“", "").replace("”", ""), (question, best.passage["text"])
-    assert best.coverage >= 0.6
+    assert assess(kb, question, "ask_plan", 0.9).decision.kind == policy.SURE
 
 
 @pytest.mark.parametrize("question", NOT_IN_PLAN)
-def test_questions_outside_the_plan_score_low(kb, question):
-    hits = kb.search(question)
-    assert not hits or hits[0].coverage < 0.6, (question, hits[0].passage["text"])
+def test_questions_outside_the_plan_are_declined(kb, question):
+    found = assess(kb, question, "out_of_scope", 0.9)
+    assert found.decision.kind == policy.DECLINE, (question, found.hits[0].passage["text"] if found.hits else "")
 
 
 def test_topic_raises_passages_of_that_topic(kb):

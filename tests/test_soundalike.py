@@ -51,8 +51,11 @@ def test_pearl_river_delta_sounds_are_folded():
 
 
 def test_search_reads_a_sound_alike_road(kb):
-    best = kb.search("月信路几时修好")[0]
-    assert "粤信路" in best.passage["text"] and best.coverage >= 0.6
+    from actions.plan import assess
+    from knowledge import policy
+
+    found = assess(kb, "月信路几时修好", "ask_roads", 0.9)
+    assert "粤信路" in found.hits[0].passage["text"] and found.decision.kind == policy.SURE
 
 
 def test_the_index_finds_what_comparing_with_every_name_finds(kb):

@@ -7,7 +7,8 @@ import sqlite3
 
 import pytest
 
-from knowledge import staff, store
+from actions.plan import assess
+from knowledge import policy, staff, store
 from knowledge.search import KnowledgeBase
 
 OPENING = "翠湾路已于2026年10月1日全线通车，双向四车道。"
@@ -31,9 +32,9 @@ def test_an_added_passage_is_answered_on_the_next_question(db, kb_path):
 
 def test_a_new_road_is_found_without_retraining(db, kb_path):
     staff.add_passage(db, topic="roads", text="岐港北路将于2027年动工改造。", entities=["road:岐港北路"], by="李明")
-    hits = KnowledgeBase.from_path(kb_path).search("岐港北路几时开工")
-    assert hits and "岐港北路" in hits[0].passage["text"]
-    assert hits[0].coverage >= 0.6
+    found = assess(KnowledgeBase.from_path(kb_path), "岐港北路几时开工", "ask_roads", 0.9)
+    assert found.hits and "岐港北路" in found.hits[0].passage["text"]
+    assert found.decision.kind == policy.SURE
     assert db.execute("SELECT type FROM entities WHERE name = '岐港北路'").fetchone() == ("road",)
 
 

@@ -3,6 +3,7 @@
     python benchmarks/question_bank.py              # held-out report -> benchmarks/results/question-bank.{json,md}
     python benchmarks/question_bank.py --fit        # also fit on every fold -> knowledge/data/answerability.json
     python benchmarks/question_bank.py --failures 0,1,2   # list what went wrong in development folds
+    python benchmarks/question_bank.py --steps      # each reading step's effect -> question-bank-steps.md
 
 Every question is read the way the action reads it (`actions.plan.assess`: the trained NLU's intent and
 entities, the search, `knowledge.policy.features`). The answerability model that decides is never fitted on the
@@ -255,11 +256,82 @@ def show_failures(rows, judged, folds) -> None:
               )
 
 
+# Each step of reading a question, and how to leave it out, for `--steps`.
+STEPS = {
+    "filler": "filler told apart (data/filler.txt, jieba parts of speech)",
+    "cilin": "词林 synonyms for words the plan never uses",
+    "homophones": "plan words of the same sound (拖贫 -> 脱贫)",
+    "focus": "context before 想问/请问 counts less",
+    "asks": "what kind of fact is asked (data/asks.yml, years, places)",
+}
+
+
+def without(step: str):
+    """Leave one step out, in this process (the benchmark's ablation)."""
+    from unittest import mock
+
+    from knowledge import lexicon
+
+    patches = {
+        "filler": [mock.patch.object(lexicon, "is_filler", lambda word, pos: False)],
+        "cilin": [mock.patch.object(lexicon, "synonym_map", lambda vocabulary: {})],
+        "homophones": [mock.patch.object(lexicon, "homophone_map", lambda vocabulary: {})],
+        "focus": [mock.patch.object(lexicon, "focus_start", lambda text: 0)],
+        "asks": [mock.patch.object(lexicon, "asks_for", lambda text: set()),
+                 mock.patch.object(lexicon, "other_years", lambda text, years: False),
+                 mock.patch.object(lexicon, "other_place", lambda text, passage: False)],
+    }[step]
+    from contextlib import ExitStack
+
+    stack = ExitStack()
+    for patch in patches:
+        stack.enter_context(patch)
+    return stack
+
+
+def measure_steps(bank, parses, work: Path) -> list[dict]:
+    """Held-out and development figures with every step, and with each step left out in turn."""
+    from knowledge import search
+
+    results = []
+    for step in [None, *STEPS]:
+        search._synonym_map.cache_clear()
+        search._homophone_map.cache_clear()
+        context = without(step) if step else None
+        if context:
+            context.__enter__()
+        try:
+            kb = search.KnowledgeBase.from_path(work / "knowledge.db")
+            rows = read_questions(bank, kb, parses)
+            judged = cross_validate(rows)
+        finally:
+            if context:
+                context.__exit__(None, None, None)
+        results.append({"without": step, "heldout": summarize(rows, judged, HELD_OUT),
+                        "development": summarize(rows, judged, DEVELOPMENT)})
+    return results
+
+
+def write_steps(results: list[dict], out: Path) -> None:
+    lines = ["# Each step's effect on the question bank", "",
+             "`python benchmarks/question_bank.py --steps`: the whole pipeline, then each step left out in turn "
+             "(the answerability model refitted by cross-validation each time).", "",
+             "| reading | held-out answered | right passage | declined | development answered | declined |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        h, d = r["heldout"], r["development"]
+        name = "every step" if r["without"] is None else f"without {STEPS[r['without']]}"
+        lines.append(f"| {name} | {h['answered']:.3f} | {h['right_passage']:.3f} | {h['declined']:.3f} | "
+                     f"{d['answered']:.3f} | {d['declined']:.3f} |")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "westbot.tar.gz"), help="trained Rasa model")
     parser.add_argument("--fit", action="store_true", help="fit on every fold and write the shipped model")
     parser.add_argument("--failures", default=None, help="list failures of these development folds, e.g. 0,1,2")
+    parser.add_argument("--steps", action="store_true", help="measure each step's effect (ablation)")
     parser.add_argument("--out", default=str(RESULTS / "question-bank"))
     args = parser.parse_args()
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -268,6 +340,11 @@ def main() -> None:
         os.environ["WESTBOT_KB"] = str(Path(work) / "knowledge.db")
         kb = build_kb(Path(work))
         parses = parse_all([q["q"] for q in bank], Path(args.model))
+        if args.steps:
+            results = measure_steps(bank, parses, Path(work))
+            write_steps(results, RESULTS / "question-bank-steps.md")
+            print((RESULTS / "question-bank-steps.md").read_text(encoding="utf-8"))
+            return
         rows = read_questions(bank, kb, parses)
         judged = cross_validate(rows)
         if args.failures:

@@ -33,6 +33,8 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from knowledge import privacy
+
 logger = logging.getLogger(__name__)
 
 
@@ -128,7 +130,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
 
 def _row(sender_id: str, event) -> dict:
-    data = event.as_dict()
+    data = privacy.mask_in(event.as_dict())  # phone, ID and card numbers never reach the database
     return {
         "sender_id": sender_id,
         "type_name": event.type_name,

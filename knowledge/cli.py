@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import dictionary, follows, ingest, retention, segment, staff, store
+from . import __version__, accounts, dictionary, follows, ingest, retention, segment, staff, store
 from .questions import QuestionLog
 from .search import KnowledgeBase
 from .settings import get_settings
@@ -86,6 +86,7 @@ def writer(db_path: Path):
 
 
 @click.group()
+@click.version_option(__version__, prog_name="kb", message="%(prog)s %(version)s")
 def cli():
     """Keep the West District assistant's knowledge base: plans, passages, contacts, glossary, history.
 
@@ -603,6 +604,80 @@ def restore(db_path: Path, by: str, source: Path):
     """Replace the knowledge base with a backup made by `kb backup`."""
     staff.restore(writer(db_path), source, by=by)
     click.echo(f"restored from {source}")
+
+
+@cli.group("staff")
+def staff_accounts():
+    """Accounts of the staff console (http://127.0.0.1:8081/): add, list, disable, enable, password."""
+
+
+def account_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except accounts.AccountError as error:
+            raise click.ClickException(str(error))
+
+    return wrapper
+
+
+def _new_password() -> str:
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+@staff_accounts.command("add")
+@kb_path_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True,
+              help="editor: may change content; viewer: may read everything and change nothing.")
+@account_errors
+def staff_add(db_path: Path, name: str, role: str):
+    """Add a console account; asks for its password (at least 10 characters)."""
+    accounts.add_account(writer(db_path), name, role, _new_password())
+    click.echo(f"added {role} {name}; they sign in at the staff console")
+
+
+@staff_accounts.command("list")
+@kb_path_option
+def staff_list(db_path: Path):
+    """List the accounts: name, role, state and last sign-in."""
+    rows = accounts.list_accounts(writer(db_path))
+    if not rows:
+        click.echo("no staff accounts: add one with `kb staff add NAME --role editor`")
+    for a in rows:
+        state = "disabled" if a["disabled"] else (f"locked until {a['locked_until']}" if a["locked_until"] else "active")
+        click.echo(f"{a['name']:<16} {a['role']:<7} {state:<10} last sign-in {a['last_login_at'] or '-'}")
+
+
+@staff_accounts.command("disable")
+@kb_path_option
+@click.argument("name")
+@account_errors
+def staff_disable(db_path: Path, name: str):
+    """Stop an account from signing in; its open sessions end at their next page."""
+    accounts.set_disabled(writer(db_path), name, True)
+    click.echo(f"disabled {name}")
+
+
+@staff_accounts.command("enable")
+@kb_path_option
+@click.argument("name")
+@account_errors
+def staff_enable(db_path: Path, name: str):
+    """Let a disabled account sign in again."""
+    accounts.set_disabled(writer(db_path), name, False)
+    click.echo(f"enabled {name}")
+
+
+@staff_accounts.command("password")
+@kb_path_option
+@click.argument("name")
+@account_errors
+def staff_password(db_path: Path, name: str):
+    """Set a new password for an account (asks for it); this also lifts a lock after wrong passwords."""
+    accounts.set_password(writer(db_path), name, _new_password())
+    click.echo(f"new password set for {name}")
 
 
 def main():

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Callable
 
 import sqlite_utils
 import yaml
@@ -54,7 +55,8 @@ class _TextFromHTML(HTMLParser):
     """Visible text of an HTML page, one block element per line."""
 
     _BLOCKS = {"p", "div", "br", "h1", "h2", "h3", "h4", "li", "tr", "section", "article", "title"}
-    _SKIP = {"script", "style", "noscript", "head"}
+    # Never shown as text of the page: scripts and styles, and embedded frames, drawings and templates.
+    _SKIP = {"script", "style", "noscript", "head", "iframe", "svg", "object", "template", "canvas", "math"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -98,6 +100,44 @@ def html_to_text(html: str) -> str:
 def looks_like_html(raw: str) -> bool:
     head = raw.lstrip()[:500].lower()
     return head.startswith("<!doctype html") or "<html" in head or "<body" in head
+
+
+MIN_CJK_SHARE = 0.3  # of the letters and digits of a plan: it is written in Chinese
+MIN_PRINTABLE_SHARE = 0.99  # of all characters but whitespace
+
+
+def decode_plan(data: bytes) -> str:
+    """The text of a plan file: UTF-8 (with or without BOM), else GB18030, each decoded strictly.
+
+    Raises ValueError for bytes that are neither, or whose text is not a Chinese document (see check_is_text).
+    """
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError("the file is not text: it is neither UTF-8 nor GB18030 (a binary or damaged file?)")
+    check_is_text(text)
+    return text
+
+
+def check_is_text(text: str) -> None:
+    """Refuse text that is not a readable Chinese document: too many unprintable or too few Chinese characters."""
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        raise ValueError("the file is empty")
+    printable = sum(1 for ch in visible if ch.isprintable())
+    if printable / len(visible) < MIN_PRINTABLE_SHARE:
+        raise ValueError(f"the file is not plain text: {len(visible) - printable} of its {len(visible)} characters "
+                         "are control or unprintable characters")
+    words = [ch for ch in (html_to_text(text) if looks_like_html(text) else text) if ch.isalnum()]
+    cjk = sum(1 for ch in words if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
+    if not words or cjk / len(words) < MIN_CJK_SHARE:
+        share = cjk / len(words) if words else 0.0
+        raise ValueError(f"the file does not read as a Chinese plan: {share:.0%} of its letters are Chinese "
+                         f"(at least {MIN_CJK_SHARE:.0%} expected)")
 
 
 def parse_plan(raw: str) -> ParsedDocument:
@@ -209,15 +249,24 @@ def passage_row(passage: Passage, matcher: catalog.EntityMatcher) -> dict:
     }
 
 
-def import_document(db: sqlite_utils.Database, doc: ParsedDocument) -> tuple[int, bool]:
-    """Store a parsed document. Returns (document id, created); the same content again changes nothing."""
+def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
+                    on_import: Callable[[int], None] | None = None) -> tuple[int, bool]:
+    """Store a parsed document. Returns (document id, created); the same content again changes nothing.
+
+    The passages are tokenized before the write lock is taken, so a long import does not hold up another
+    staff member's save; `on_import(document id)` runs inside the import's transaction (the history record).
+    """
     digest = content_hash(doc)
     existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
     if existing:
         return existing[0], False
     matcher = catalog.EntityMatcher(load_entities(db))
     segment.add_words(e for entity in matcher.entities for e in entity.surfaces)
-    with db.atomic():
+    rows = [{"seq": seq, **passage_row(p, matcher)} for seq, p in enumerate(doc.passages, start=1)]
+    with store.write_transaction(db):
+        existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
+        if existing:  # imported by someone else while this one was being tokenized
+            return existing[0], False
         doc_id = db["documents"].insert(
             {
                 "title": doc.title,
@@ -228,11 +277,10 @@ def import_document(db: sqlite_utils.Database, doc: ParsedDocument) -> tuple[int
                 "imported_at": store.now(),
             }
         ).last_pk
-        db["passages"].insert_all(
-            {"document_id": doc_id, "seq": seq, **passage_row(p, matcher)}
-            for seq, p in enumerate(doc.passages, start=1)
-        )
+        db["passages"].insert_all({"document_id": doc_id, **row} for row in rows)
         store.bump_version(db)
+        if on_import is not None:
+            on_import(doc_id)
     return doc_id, True
 
 
@@ -270,7 +318,7 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
     results = []
     for path in sorted(Path(documents_dir).glob("*")):
         if path.suffix.lower() in {".txt", ".html", ".htm"}:
-            doc = parse_plan(path.read_text(encoding="utf-8"))
+            doc = parse_plan(decode_plan(path.read_bytes()))
             _, created = import_document(db, doc)
             results.append((doc.title, created))
     return results

@@ -101,12 +101,12 @@ FEATURE_NAMES = (
     "coverage", "all_covered", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
     "missing_share", "content_terms", "matched_share", "has_entity", "entity_agrees", "topic_agrees",
     "topic_intent", "out_of_scope", "other_intent", "confidence",
-    "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who",
+    "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who", "asks_date", "asks_detail",
     "other_year", "other_place",
 )
 # Terms (content and filler); a resident who writes this many usually says who they are before they ask.
 LONG_QUESTION = 8
-ASK_KINDS = ("price", "place", "hours", "contact", "person", "who")
+ASK_KINDS = ("price", "place", "hours", "contact", "person", "who", "date", "detail")
 
 
 def features(hits: list, query, intent: str | None, confidence: float | None,
@@ -126,7 +126,8 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
             "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
             "confidence": float(confidence or 0.0)}
     best = hits[0]
-    second = hits[1].coverage if len(hits) > 1 else 0.0
+    # The runner-up is the best passage under another heading: passages of one heading say one thing.
+    second = next((h.coverage for h in hits[1:] if _heading(h) != _heading(best)), 0.0)
     content = [g for g in query.groups if g.is_content]
     topic = TOPIC_INTENTS.get(intent or "")
     passage_entities = set(best.passage.get("entities") or [])
@@ -152,6 +153,10 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
         "focus_coverage": best.focus_coverage if query.focus else best.coverage,
         **question,
     }
+
+
+def _heading(hit) -> str:
+    return hit.passage.get("heading") or hit.passage.get("text") or ""
 
 
 def decide(values: dict[str, float], model: Model | None = None) -> Decision:

@@ -6,17 +6,16 @@ file, a staff backup holding the lock) is logged and dropped: a resident's answe
 """
 from __future__ import annotations
 
-import hashlib
-import re
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from . import store
+from . import privacy, store
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ def m001_questions(db: sqlite_utils.Database) -> None:
         {
             "id": int,
             "asked_at": str,
-            "sender": str,  # a pseudonym, see pseudonym()
+            "sender": str,  # a pseudonym, see QuestionLog.pseudonym()
             "text": str,
             "intent": str,
             "confidence": float,
@@ -52,41 +51,61 @@ def m002_feedback(db: sqlite_utils.Database) -> None:
 MAX_LOGGED_CHARS = 500
 
 
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)\d{4}(\d{3,4})(?!\d)")
+WRITE_ATTEMPTS = 3
+LOCK_WAIT_MS = 2000  # per attempt: a staff backup or `kb forget` holds the lock for moments, not seconds
 
 
 def mask_personal_numbers(text: str) -> str:
-    """Hide the middle of ID card and phone numbers residents type: 440102199001011234 -> 440102********1234."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 8 + m.group(2), text)
-    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-    return _LANDLINE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-
-
-def pseudonym(sender: str) -> str:
-    """A stable pseudonym for a sender id, so staff can count repeat askers without seeing who they are."""
-    return hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:12]
+    """Hide the middle of phone, ID and bank card numbers and e-mail addresses: 440102********1234."""
+    return privacy.mask_personal_data(text)
 
 
 class QuestionLog:
+    """The question log in one SQLite file; its pseudonym secret lives beside it (`pseudonym.key`, 0600)."""
+
     def __init__(self, path: Path):
         self._path = Path(path)
         self._db = None
+        self._secret: bytes | None = None
         self._lock = threading.Lock()
 
-    def _write(self, table: str, row: dict) -> bool:
+    def pseudonym(self, sender: str) -> str:
+        if self._secret is None:
+            self._secret = privacy.read_or_create_secret(self._path.with_name("pseudonym.key"))
+        return privacy.pseudonym(sender or "", self._secret)
+
+    def _open(self) -> sqlite_utils.Database:
+        privacy.private_file(self._path)
+        db = store.open_for_writing(self._path, migrations)
+        db.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
+        return db
+
+    def _write(self, table: str, make_row) -> bool:
+        """Insert the row `make_row()` gives; a locked database is waited for and retried, other errors logged."""
         with self._lock:
-            try:
-                if self._db is None:
-                    self._db = store.open_for_writing(self._path, migrations)
-                with self._db.atomic():
-                    self._db[table].insert(row)
-                return True
-            except (sqlite3.Error, OSError) as error:
-                logger.warning("could not write to the question log: %s", error)
-                self._db = None
-                return False
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    if self._db is None:
+                        self._db = self._open()
+                    row = make_row()
+                    # BEGIN IMMEDIATE waits for the lock (busy_timeout) instead of failing on a stale read.
+                    with store.write_transaction(self._db):
+                        self._db[table].insert(row)
+                    return True
+                except sqlite3.OperationalError as error:
+                    if "locked" in str(error) or "busy" in str(error):
+                        logger.info("question log busy (attempt %d of %d)", attempt, WRITE_ATTEMPTS)
+                        time.sleep(0.05 * attempt)
+                        continue
+                    logger.warning("could not write to the question log: %s", error)
+                    self._db = None
+                    return False
+                except (sqlite3.Error, OSError) as error:
+                    logger.warning("could not write to the question log: %s", error)
+                    self._db = None
+                    return False
+            logger.warning("could not write to the question log: still locked after %d tries", WRITE_ATTEMPTS)
+            return False
 
     def _read(self) -> sqlite_utils.Database | None:
         if not self._path.exists():
@@ -96,9 +115,9 @@ class QuestionLog:
 
     def record_feedback(self, sender: str, passage_id: int | None, helpful: bool, question: str = "") -> bool:
         """A resident's 👍 (helpful) or 👎 on the answer taken from `passage_id`."""
-        return self._write("feedback", {
+        return self._write("feedback", lambda: {
             "at": store.now(),
-            "sender": pseudonym(sender or ""),
+            "sender": self.pseudonym(sender),
             "passage_id": passage_id,
             "helpful": 1 if helpful else 0,
             "question": mask_personal_numbers((question or "")[:MAX_LOGGED_CHARS]),
@@ -130,9 +149,9 @@ class QuestionLog:
     def record(self, sender: str, text: str, intent: str | None, confidence: float | None,
                outcome: str, best_score: float | None) -> bool:
         """Keep one unanswered question. Returns False (and logs why) when it could not be written."""
-        return self._write("questions", {
+        return self._write("questions", lambda: {
             "asked_at": store.now(),
-            "sender": pseudonym(sender or ""),
+            "sender": self.pseudonym(sender),
             "text": mask_personal_numbers((text or "")[:MAX_LOGGED_CHARS]),
             "intent": intent,
             "confidence": confidence,

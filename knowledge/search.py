@@ -118,6 +118,7 @@ class Snapshot:
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The plan's words by their sound, for a word typed with a wrong character of the same sound (拖贫 -> 脱贫).
     homophones: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    day: str = ""  # the date whose valid passages these are
     _df: _BoundedCache = field(default_factory=lambda: _BoundedCache(DF_CACHE_SIZE))
 
     def df(self, alternatives: tuple[str, ...]) -> int:
@@ -276,19 +277,20 @@ class KnowledgeBase:
     when a staff change bumps the version, so changes are live for the next question.
     """
 
-    def __init__(self, connect: Callable[[], sqlite_utils.Database]):
+    def __init__(self, connect: Callable[[], sqlite_utils.Database], today: Callable[[], date] = date.today):
         self._connect = connect
+        self.today = today  # the clock: a passage is used only on the days it is valid
         self._local = threading.local()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def from_path(cls, path: Path) -> "KnowledgeBase":
-        return cls(lambda: store.open_read_only(path))
+    def from_path(cls, path: Path, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+        return cls(lambda: store.open_read_only(path), today)
 
     @classmethod
-    def from_database(cls, db: sqlite_utils.Database) -> "KnowledgeBase":
-        return cls(lambda: db)
+    def from_database(cls, db: sqlite_utils.Database, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+        return cls(lambda: db, today)
 
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
@@ -297,18 +299,20 @@ class KnowledgeBase:
         return db
 
     def snapshot(self) -> Snapshot:
+        """The passages in use now: reloaded when staff changed something or the date moved on (checked per
+        question, so a closure that ended yesterday is not answered today, with no restart or staff change)."""
         db = self.db()
         version = store.get_meta(db, "version", "0")
+        today = self.today().isoformat()
         current = self._snapshot
-        if current is not None and current.version == version:
+        if current is not None and current.version == version and current.day == today:
             return current
         with self._lock:
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._load(db, version)
+            if self._snapshot is None or (self._snapshot.version, self._snapshot.day) != (version, today):
+                self._snapshot = self._load(db, version, today)
             return self._snapshot
 
-    def _load(self, db: sqlite_utils.Database, version: str) -> Snapshot:
-        today = date.today().isoformat()
+    def _load(self, db: sqlite_utils.Database, version: str, today: str) -> Snapshot:
         rows = db.execute(
             """
             SELECT p.id, p.document_id, p.seq, p.part_no, p.section, p.heading, p.text, p.plain, p.topics,
@@ -335,7 +339,7 @@ class KnowledgeBase:
         vocabulary = frozenset(w for p in passages for w in _words_of(p["match_text"]))
         return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike,
                         phrases=_phrases(db), related=_synonym_map(vocabulary),
-                        homophones=_homophone_map(vocabulary))
+                        homophones=_homophone_map(vocabulary), day=today)
 
     def analyze(self, question: str) -> Query:
         snap = self.snapshot()

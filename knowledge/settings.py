@@ -69,7 +69,35 @@ class ChannelSettings:
     rate_limit_messages: int = field(default_factory=lambda: int(os.environ.get("RATE_LIMIT_MESSAGES", "15")))
     rate_limit_seconds: float = field(default_factory=lambda: float(os.environ.get("RATE_LIMIT_SECONDS", "30")))
     max_message_chars: int = field(default_factory=lambda: int(os.environ.get("MAX_MESSAGE_CHARS", "2000")))
+    # Per client address (several residents may share one, e.g. a community centre's Wi-Fi).
+    rate_limit_address_messages: int = field(
+        default_factory=lambda: int(os.environ.get("RATE_LIMIT_ADDRESS_MESSAGES", "60"))
+    )
+    # The web page's signed sender cookie: the key is made (0600) at first start.
+    web_cookie_key: Path = field(default_factory=lambda: _path("WESTBOT_WEB_KEY", ROOT / "var" / "web-cookie.key"))
     voice_cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_VOICE_CACHE", ROOT / "var" / "voice"))
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Settings of the staff console (bot/staff); it reads the knowledge base and logs named in Settings."""
+
+    host: str = field(default_factory=lambda: os.environ.get("WESTBOT_CONSOLE_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("WESTBOT_CONSOLE_PORT", "8081")))
+    # A session lasts one working day from sign-in.
+    session_hours: float = field(default_factory=lambda: float(os.environ.get("WESTBOT_CONSOLE_SESSION_HOURS", "9")))
+    # The key that encrypts and signs session cookies; made (readable by its owner only) at first start.
+    secret_file: Path = field(
+        default_factory=lambda: _path("WESTBOT_CONSOLE_SECRET", ROOT / "var" / "staff-console-secret")
+    )
+    # Uploaded plans larger than this are refused before they are read (a plan is some 30 kB).
+    max_upload_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("WESTBOT_CONSOLE_MAX_UPLOAD", str(2 * 1024 * 1024)))
+    )
+
+
+def get_console_settings() -> ConsoleSettings:
+    return ConsoleSettings()
 
 
 def get_channel_settings() -> ChannelSettings:

@@ -95,9 +95,20 @@ def _clean(value, name: str, limit: int = MAX_FIELD, required: bool = False) -> 
         raise ValidationError(f"{name} must not be empty")
     if len(value) > limit:
         raise ValidationError(f"{name} is {len(value)} characters; at most {limit}")
-    if "\x00" in value:
-        raise ValidationError(f"{name} contains a NUL character")
+    _refuse_control_characters(value, name)
     return value
+
+
+# Control characters (a line break and a tab excepted), lone surrogates and the invisible marks that reverse
+# the direction of text: none belongs in what residents read.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+
+
+def _refuse_control_characters(value: str, name: str) -> None:
+    found = _CONTROL.search(value)
+    if found:
+        raise ValidationError(f"{name} contains a control character (U+{ord(found.group()):04X}) at position "
+                              f"{found.start() + 1}: remove it and try again")
 
 
 def _date(value, name: str) -> str | None:
@@ -491,15 +502,14 @@ def _current(db, table: str, key) -> dict | None:
 def import_file(db, path: Path, *, by: str) -> tuple[int, bool, str]:
     """Import a plan (text or saved HTML). Returns (document id, created, title); the same content twice is a no-op."""
     try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raw = Path(path).read_bytes().decode("gb18030", errors="replace")
-    doc = ingest.parse_plan(raw)
-    doc_id, created = ingest.import_document(db, doc)
-    if created:
-        with store.write_transaction(db):
-            _record(db, "documents", doc_id, "import", None,
-                    {"title": doc.title, "published": doc.published, "passages": len(doc.passages)}, by)
+        doc = ingest.parse_plan(ingest.decode_plan(Path(path).read_bytes()))
+    except ValueError as error:
+        raise ValidationError(f"{path}: {error}. Nothing was imported.") from None
+    for p in doc.passages:
+        _refuse_control_characters(p.text, "the document")
+    record = {"title": doc.title, "published": doc.published, "passages": len(doc.passages)}
+    doc_id, created = ingest.import_document(
+        db, doc, on_import=lambda doc_id: _record(db, "documents", doc_id, "import", None, record, by))
     return doc_id, created, doc.title
 
 

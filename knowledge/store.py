@@ -101,6 +101,26 @@ def m003_phrases(db: sqlite_utils.Database) -> None:
     db["phrases"].create({"phrase": str, "means": str, "updated_at": str}, pk="phrase")  # means: JSON list
 
 
+@migrations()
+def m004_staff_accounts(db: sqlite_utils.Database) -> None:
+    """Staff console accounts (`kb staff`): argon2 password hashes, role, and the count of wrong passwords."""
+    db["staff_accounts"].create(
+        {
+            "name": str,
+            "role": str,  # editor | viewer
+            "password_hash": str,  # argon2id, never the password
+            "disabled": int,
+            "failures": int,  # wrong passwords in a row
+            "locked_until": str,  # ISO time; set after too many wrong passwords
+            "created_at": str,
+            "password_changed_at": str,
+            "last_login_at": str,
+        },
+        pk="name",
+        defaults={"disabled": 0, "failures": 0},
+    )
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
     """One staff change: BEGIN IMMEDIATE takes the write lock at once, so two writers queue, never interleave."""

@@ -19,6 +19,7 @@ _EMOJI = re.compile(
     "\uFE00-\uFE0F\u200B-\u200F\u2060-\u206F\U000E0000-\U000E007F]+"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _REPEATED_PUNCT = re.compile(r"([!?.,;:~。！？，、；：…·\-_=*#])\1+")
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"<[^>]{0,200}>")
@@ -60,6 +61,11 @@ def to_simplified(text: str) -> str:
     return _opencc().convert(text)
 
 
+def drop_unencodable(text: str) -> str:
+    """Text without lone surrogates (\\ud800 from broken JSON), which no UTF-8 encoder, OpenCC or SQLite accepts."""
+    return _SURROGATES.sub("", text) if _SURROGATES.search(text) else text
+
+
 def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str:
     """What a resident typed -> simplified Mandarin with half-width ASCII, ready for NLU and search.
 
@@ -67,7 +73,8 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     """
     if not isinstance(text, str):
         return ""
-    text = text[: limit * 2]
+    text = drop_unencodable(text[: limit * 2])
+    escaped_command = text.lstrip().startswith("／")
     text = unicodedata.normalize("NFKC", text)
     text = _MARKUP.sub(" ", text)
     text = _EMOJI.sub(" ", text)
@@ -78,6 +85,10 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     text = replace_cantonese(text)
     text = _REPEATED_PUNCT.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
+    if escaped_command:
+        # The REST channel wrote a resident's /restart as ／restart so that Rasa reads it as words; NFKC made it
+        # /restart again, which Rasa's RegexMessageHandler (after this pipeline) would run as a command.
+        text = text.lstrip("/ ")
     return text[:limit]
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: a knowledge base built from the shipped plan, in a temporary folder per test session."""
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -51,3 +52,46 @@ def kb(built_kb) -> KnowledgeBase:
 @pytest.fixture
 def plan_text() -> str:
     return PLAN.read_text(encoding="utf-8")
+
+
+# Debian programs some tests need (`make system-deps` installs them). A test marked `@pytest.mark.needs("chromium")`
+# is skipped, with the reason, where one is missing; under CI=true a skip for a missing program fails the run,
+# since CI installs them all.
+TOOLS = {
+    "espeak-ng": ("espeak-ng and opus-tools", lambda: bool(shutil.which("espeak-ng") and shutil.which("opusenc"))),
+    "chromium": ("chromium", lambda: bool(shutil.which("chromium") or os.path.exists("/usr/bin/chromium"))),
+    "postgresql": ("postgresql", lambda: bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))),
+    "redis-server": ("redis-server", lambda: bool(shutil.which("redis-server"))),
+}
+_skipped_for_tools: list[str] = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*tools): needs Debian programs: " + ", ".join(TOOLS))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for marker in item.iter_markers("needs"):
+            unknown = [t for t in marker.args if t not in TOOLS]
+            if unknown or not marker.args:
+                raise pytest.UsageError(f"{item.nodeid}: needs() takes tools from {list(TOOLS)}, not {unknown}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    missing = [TOOLS[t][0] for marker in item.iter_markers("needs") for t in marker.args if not TOOLS[t][1]()]
+    if missing:
+        _skipped_for_tools.append(item.nodeid)
+        pytest.skip(f"needs {', '.join(missing)}: not installed (make system-deps installs them)")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("CI", "").lower() == "true" and _skipped_for_tools:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"CI=true, but tests were skipped for a missing program (CI installs them all): "
+                                f"{len(_skipped_for_tools)}", red=True)
+            for nodeid in _skipped_for_tools:
+                reporter.write_line(f"  {nodeid}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

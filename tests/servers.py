@@ -87,8 +87,12 @@ class Servers:
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
 
     def start_rasa(self) -> None:
-        self.rasa = self._spawn("rasa", [RASA, "run", "--model", str(MODEL), "--enable-api",
-                                         f"--auth-token={self.api_token}",  # a token may start with "-"
+        token_file = self.workdir / "rasa-api-token"
+        token_file.write_text(self.api_token + "\n", encoding="ascii")
+        token_file.chmod(0o600)
+        # As under `make run`: the token is read from the file, never on a command line.
+        self.rasa = self._spawn("rasa", [sys.executable, "-m", "bot.run_rasa", "--token-file", str(token_file), "--",
+                                         "--model", str(MODEL), "--enable-api",
                                          "--interface", "127.0.0.1", "--port", str(self.rasa_port),
                                          "--endpoints", str(self.endpoints),
                                          "--credentials", str(ROOT / "credentials.yml")])

@@ -15,7 +15,7 @@ import pytest
 
 from tests.servers import MODEL, ROOT, Servers, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs("postgresql", "redis-server")]
 
 
 def pg_bin(name: str) -> str:

@@ -93,6 +93,7 @@ async def test_a_button_press_is_answered_and_relayed(relay):
     assert rasa.received[-1] == ("telegram-1001", "/feedback_helpful")
 
 
+@pytest.mark.needs("espeak-ng")
 async def test_elder_answers_get_a_big_keyboard_and_a_voice(relay):
     app, api, rasa = relay
     rasa.reply = ELDER_ANSWER

@@ -20,6 +20,7 @@ def rasa(built_kb, tmp_path_factory):
         yield servers
 
 
+@pytest.mark.needs("espeak-ng")
 async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
     api = BotApiStandIn()
     await api.start()

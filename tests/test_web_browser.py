@@ -16,7 +16,7 @@ import pytest
 
 from tests.servers import ROOT, free_port, running_bot, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.needs("chromium")]
 
 # The page's Content-Security-Policy forbids eval and injected scripts; Playwright's waits and axe-core need
 # both, so the test contexts bypass it (the policy itself is checked in tests/test_web.py).
@@ -116,6 +116,7 @@ def test_the_elder_switch_sets_the_bots_mode(site, page):
     page.wait_for_function("!document.body.classList.contains('elder')")
 
 
+@pytest.mark.needs("espeak-ng")
 def test_voice_of_an_elder_answer_plays(site, page):
     page.goto(site["url"])
     page.click("#elder-switch")

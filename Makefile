@@ -98,6 +98,8 @@ run: kb train ## Start the web page (:8080), the staff console (127.0.0.1:8081),
 	@# Private: var/ is 0700 and its files 0600; everything started here creates files the same way (umask 077).
 	@mkdir -p var && chmod 700 var && find var -mindepth 1 -type d -exec chmod 700 {} + \
 		&& find var -type f -exec chmod 600 {} +
+	@for c in espeak-ng opusenc; do command -v $$c >/dev/null || echo "Note: $$c is missing, so elder answers are not \
+	spoken (the page hides its ▶ button). espeak-ng and opus-tools install with: make system-deps" >&2; done
 	@umask 077; $(KB) forget
 	@umask 077; stop() { trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait; echo "make run: stopped; every server has ended."; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \

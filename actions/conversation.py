@@ -102,21 +102,25 @@ class ActionGiveContacts(Action):
 
 
 class ActionRecordFeedback(Action):
-    """👍 / 👎 on the last answer, kept for staff (`kb unanswered`)."""
+    """👍 / 👎 on an answer, kept for staff (`kb unanswered`). The channels send the answer's passage with the
+    press (`/feedback_helpful{"passage_id":12}`), so a press under an older answer counts for that answer, once."""
 
     def name(self) -> Text:
         return "action_record_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        passage = tracker.get_slot("last_passage")
-        helpful = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "feedback_helpful"
+        latest = tracker.latest_message or {}
+        helpful = (latest.get("intent") or {}).get("name") == "feedback_helpful"
+        passage = pressed_passage(latest) or tracker.get_slot("last_passage")
         if passage is None:
             dispatcher.utter_message(text="谢谢！请先问一个问题，再告诉我回答有没有用。")
             return []
-        asked = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-        question = asked[-2] if len(asked) >= 2 else ""  # the one before this feedback
-        question_log().record_feedback(tracker.sender_id, int(passage), helpful, question)
+        passage = int(passage)
+        if already_rated(tracker.events, passage):
+            dispatcher.utter_message(text="这条回答您已经评价过了，谢谢！")
+            return []
+        question_log().record_feedback(tracker.sender_id, passage, helpful, question_answered_by(tracker.events, passage))
         if helpful:
             dispatcher.utter_message(text="谢谢您的反馈！")
         else:
@@ -125,6 +129,45 @@ class ActionRecordFeedback(Action):
                 text=f"抱歉没帮上忙，工作人员会看到您的反馈。您也可以咨询{replies.contact_text(contacts)}。"
             )
         return []
+
+
+def pressed_passage(message: Dict[Text, Any]) -> int | None:
+    """The passage a 👍/👎 press names (the `passage_id` entity of its payload), if it names one."""
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == "passage_id":
+            try:
+                return int(entity.get("value"))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _answered_passage(event: Dict[Text, Any]) -> int | None:
+    source = (((event.get("data") or {}).get("custom") or {}).get("source") or {})
+    return source.get("passage_id")
+
+
+def question_answered_by(events: List[Dict[Text, Any]], passage: int) -> str:
+    """The resident's words that the latest answer from `passage` replied to ("" if none is in the tracker)."""
+    question, found = "", ""
+    for event in events:
+        if event.get("event") == "user":
+            text = event.get("text") or ""
+            question = "" if text.startswith("/") else text  # a button's payload is not a question
+        elif event.get("event") == "bot" and _answered_passage(event) == passage and question:
+            found = question
+    return found
+
+
+def already_rated(events: List[Dict[Text, Any]], passage: int) -> bool:
+    """Whether an earlier 👍/👎 in this conversation already counted for `passage` (a double press counts once)."""
+    user_events = [e for e in events if e.get("event") == "user"]
+    for event in user_events[:-1]:  # the last one is this press
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") in ("feedback_helpful", "feedback_not_helpful") \
+                and pressed_passage(parse) == passage:
+            return True
+    return False
 
 
 class ActionAbout(Action):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from knowledge import segment
+from knowledge.texts import CONTACT_FALLBACK
 
 MAX_SENTENCE = 30
 MAX_RATIO = 0.6
@@ -31,7 +32,7 @@ def short_source_line(passage: dict) -> str:
 
 
 def contact_line(contacts: list[dict]) -> str:
-    phone = contacts[0]["phone"] if contacts else "12345"
+    phone = (contacts[0] if contacts else CONTACT_FALLBACK)["phone"]
     return f"想问清楚，请打{phone}。"
 
 

@@ -5,13 +5,12 @@ from datetime import date
 
 from knowledge.policy import ALTERNATIVES_OFFERED, SECOND_PASSAGE_RATIO
 from knowledge.search import Hit
+from knowledge.texts import CONTACT_FALLBACK, MAINTENANCE  # noqa: F401  (MAINTENANCE: said by the actions)
 
 CLOSEST_INTRO = "计划里和您的问题最接近的是："
 CLOSEST_ELDER = "计划里最接近的是："
 ALTERNATIVES_INTRO = "也可能您想问："
 BUTTON_TITLE_CHARS = 18
-CONTACT_FALLBACK = {"name": "政务服务热线", "phone": "12345"}
-MAINTENANCE = "系统正在维护，请稍后再试，或拨打12345政务服务热线。"
 # Offered under standard answers; staff see the counts in `kb unanswered`.
 FEEDBACK_BUTTONS = [
     {"title": "👍 有用", "payload": "/feedback_helpful"},
@@ -117,7 +116,7 @@ def passage_gone() -> str:
 def decline_answer(contacts: list[dict], elder: bool = False) -> str:
     """What to say when the plan does not answer: plainly, with where to ask instead."""
     if elder:
-        return f"工作计划里没有讲这件事。\n请打电话问：{contacts[0]['phone'] if contacts else '12345'}。"
+        return f"工作计划里没有讲这件事。\n请打电话问：{(contacts[0] if contacts else CONTACT_FALLBACK)['phone']}。"
     return (
         "抱歉，西区的工作计划里没有讲到这个问题，我不想猜。\n"
         f"您可以咨询{contact_text(contacts)}。\n"

@@ -5,9 +5,9 @@ import logging
 
 import httpx
 
-logger = logging.getLogger(__name__)
+from knowledge.texts import MAINTENANCE  # noqa: F401  (the channels import it from here)
 
-MAINTENANCE = "系统正在维护，请稍后再试，或拨打12345政务服务热线。"
+logger = logging.getLogger(__name__)
 
 
 class RasaUnavailable(RuntimeError):

@@ -30,9 +30,10 @@ BUTTON_PAYLOADS = frozenset({
     "/greet", "/what_can_you_do", "/elder_mode_on", "/elder_mode_off", "/about",
     "/repeat", "/ask_contact", "/feedback_helpful", "/feedback_not_helpful",
 })
-# A fairly-sure reply's buttons show another passage (actions/replies.py alternative_buttons); a made-up id
-# only gets "that passage is gone".
-PASSAGE_BUTTON = re.compile(r'/ask_plan\{"passage_id":"\d{1,9}"\}')
+# Buttons that name a passage: a fairly-sure reply's other passages (actions/replies.py alternative_buttons:
+# a made-up id only gets "that passage is gone") and 👍/👎 bound to the answer they were pressed on (the channels
+# add the id: bot/telegram/render.py, bot/web/static/app.js).
+PASSAGE_BUTTON = re.compile(r'/ask_plan\{"passage_id":"\d{1,9}"\}|/feedback_(not_)?helpful\{"passage_id":\d{1,9}\}')
 
 
 def is_button_payload(text: str) -> bool:

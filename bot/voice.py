@@ -63,5 +63,24 @@ def synthesize(text: str, cache_dir: Path, lang: str = "cmn") -> Path:
     return target
 
 
+def available() -> bool:
+    """Whether this machine can speak: espeak-ng and opusenc are installed (cached clips play regardless)."""
+    return bool(shutil.which("espeak-ng") and shutil.which("opusenc"))
+
+
+def duration_seconds(path: Path) -> int:
+    """The length of an OGG/Opus clip in whole seconds (at least 1), read from its last page's granule position.
+
+    Opus always counts 48 000 samples a second; the encoder's pre-skip (in the OpusHead header) is not heard.
+    """
+    data = Path(path).read_bytes()
+    head, last = data.find(b"OpusHead"), data.rfind(b"OggS")
+    if head < 0 or last < 0:
+        raise ValueError(f"{path} is not an OGG/Opus file")
+    pre_skip = int.from_bytes(data[head + 10:head + 12], "little")
+    granule = int.from_bytes(data[last + 6:last + 14], "little")
+    return max(1, round((granule - pre_skip) / 48_000))
+
+
 async def synthesize_async(text: str, cache_dir: Path, lang: str = "cmn") -> Path:
     return await asyncio.to_thread(synthesize, text, cache_dir, lang)

@@ -86,7 +86,7 @@ def add_account(db: sqlite_utils.Database, name: str, role: str, password: str) 
         if get_account(db, name) is not None:
             raise AccountError(f"there is already an account {name!r}; use `kb staff password {name}`")
         at = store.now()
-        db["staff_accounts"].insert({"name": name, "role": role, "password_hash": password_hash, "disabled": 0,
+        db.table("staff_accounts").insert({"name": name, "role": role, "password_hash": password_hash, "disabled": 0,
                                      "failures": 0, "locked_until": None, "created_at": at,
                                      "password_changed_at": at, "last_login_at": None})
 
@@ -96,7 +96,7 @@ def set_password(db: sqlite_utils.Database, name: str, password: str) -> None:
     password_hash = _hasher.hash(_check_password(password))
     with store.write_transaction(db):
         _require(db, name)
-        db["staff_accounts"].update(name, {"password_hash": password_hash, "failures": 0, "locked_until": None,
+        db.table("staff_accounts").update(name, {"password_hash": password_hash, "failures": 0, "locked_until": None,
                                            "password_changed_at": store.now()})
 
 
@@ -104,19 +104,19 @@ def set_role(db: sqlite_utils.Database, name: str, role: str) -> None:
     _check_role(role)
     with store.write_transaction(db):
         _require(db, name)
-        db["staff_accounts"].update(name, {"role": role})
+        db.table("staff_accounts").update(name, {"role": role})
 
 
 def set_disabled(db: sqlite_utils.Database, name: str, disabled: bool = True) -> None:
     """Stop (or allow again) an account from signing in; its open sessions end at their next page."""
     with store.write_transaction(db):
         _require(db, name)
-        db["staff_accounts"].update(name, {"disabled": 1 if disabled else 0, "failures": 0, "locked_until": None})
+        db.table("staff_accounts").update(name, {"disabled": 1 if disabled else 0, "failures": 0, "locked_until": None})
 
 
 def list_accounts(db: sqlite_utils.Database) -> list[dict]:
     names = [r[0] for r in db.execute("SELECT name FROM staff_accounts ORDER BY name")]
-    return [get_account(db, n) for n in names]
+    return [a for a in (get_account(db, n) for n in names) if a is not None]
 
 
 def active_account(db: sqlite_utils.Database, name: str) -> dict | None:
@@ -150,10 +150,10 @@ def check_login(db: sqlite_utils.Database, name: str, password: str, now: dateti
             failures = db.execute("SELECT failures FROM staff_accounts WHERE name = ?", [name]).fetchone()[0] + 1
             if failures >= MAX_FAILURES:
                 until = now + timedelta(minutes=LOCK_MINUTES)
-                db["staff_accounts"].update(name, {"failures": 0, "locked_until": until.isoformat(timespec="seconds")})
+                db.table("staff_accounts").update(name, {"failures": 0, "locked_until": until.isoformat(timespec="seconds")})
                 refused = LoginRefused("locked", until)
             else:
-                db["staff_accounts"].update(name, {"failures": failures})
+                db.table("staff_accounts").update(name, {"failures": failures})
                 refused = LoginRefused("wrong")
         elif disabled:
             refused = LoginRefused("disabled")
@@ -161,10 +161,12 @@ def check_login(db: sqlite_utils.Database, name: str, password: str, now: dateti
             update = {"failures": 0, "locked_until": None, "last_login_at": now.isoformat(timespec="seconds")}
             if _hasher.check_needs_rehash(password_hash):
                 update["password_hash"] = _hasher.hash(password)
-            db["staff_accounts"].update(name, update)
+            db.table("staff_accounts").update(name, update)
     if refused:
         raise refused
-    return get_account(db, name)
+    account = get_account(db, name)
+    assert account is not None  # its row was read above, and accounts are never deleted
+    return account
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -181,7 +181,8 @@ def import_(db_path: Path, by: str, file: Path):
 def list_(db_path: Path, topic: str | None, status: str, document_id: int | None):
     """List passages: id, document, topics and the start of the text."""
     db = store.open_read_only(db_path)
-    where, args = [], []
+    where: list[str] = []
+    args: list[str | int] = []
     if status != "all":
         where.append("p.status = ?")
         args.append(status)
@@ -210,7 +211,7 @@ def show(db_path: Path, passage_id: int):
     """Show one passage in full, with its revision (for `kb edit --expect-revision`)."""
     db = store.open_read_only(db_path)
     row = staff.get_passage(db, passage_id)
-    doc = db["documents"].get(row["document_id"])
+    doc = db.table("documents").get(row["document_id"])
     click.echo(f"passage {passage_id} (revision {row['revision']}, {row['status']})")
     click.echo(f"document: {doc['title']} ({row['published'] or doc['published']})")
     for name in ("section", "heading", "text", "plain", "topics", "entities", "valid_from", "valid_to", "updated_at"):

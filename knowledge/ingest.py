@@ -250,7 +250,7 @@ def passage_row(passage: Passage, matcher: catalog.EntityMatcher) -> dict:
 
 
 def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
-                    on_import: Callable[[int], None] | None = None) -> tuple[int, bool]:
+                    on_import: Callable[[int], object] | None = None) -> tuple[int, bool]:
     """Store a parsed document. Returns (document id, created); the same content again changes nothing.
 
     The passages are tokenized before the write lock is taken, so a long import does not hold up another
@@ -267,7 +267,7 @@ def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
         existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
         if existing:  # imported by someone else while this one was being tokenized
             return existing[0], False
-        doc_id = db["documents"].insert(
+        doc_id = db.table("documents").insert(
             {
                 "title": doc.title,
                 "source": doc.source,
@@ -277,7 +277,8 @@ def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
                 "imported_at": store.now(),
             }
         ).last_pk
-        db["passages"].insert_all({"document_id": doc_id, **row} for row in rows)
+        assert doc_id is not None
+        db.table("passages").insert_all({"document_id": doc_id, **row} for row in rows)
         store.bump_version(db)
         if on_import is not None:
             on_import(doc_id)
@@ -285,7 +286,7 @@ def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
 
 
 def load_entities(db: sqlite_utils.Database) -> list[catalog.Entity]:
-    return catalog.entities_from_rows(db["entities"].rows)
+    return catalog.entities_from_rows(db.table("entities").rows)
 
 
 def seed_entities(db: sqlite_utils.Database) -> int:
@@ -295,7 +296,7 @@ def seed_entities(db: sqlite_utils.Database) -> int:
         for e in catalog.load_seed_entities()
     ]
     with db.atomic():
-        db["entities"].insert_all(rows, pk="name", ignore=True)
+        db.table("entities").insert_all(rows, pk="name", ignore=True)
     return len(rows)
 
 
@@ -304,7 +305,7 @@ def seed_glossary(db: sqlite_utils.Database) -> int:
     raw = yaml.safe_load((DATA_DIR / "glossary.yml").read_text(encoding="utf-8")) or {}
     rows = [{"term": str(t), "plain": str(p), "updated_at": store.now()} for t, p in raw.items()]
     with db.atomic():
-        db["glossary"].insert_all(rows, pk="term", ignore=True)
+        db.table("glossary").insert_all(rows, pk="term", ignore=True)
     return len(rows)
 
 
@@ -314,7 +315,7 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
     seed_glossary(db)
     if not db.execute("SELECT 1 FROM contacts LIMIT 1").fetchone():
         phone, _, name = default_contact.partition(" ")
-        db["contacts"].insert({"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""})
+        db.table("contacts").insert({"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""})
     results = []
     for path in sorted(Path(documents_dir).glob("*")):
         if path.suffix.lower() in {".txt", ".html", ".htm"}:

@@ -24,7 +24,7 @@ migrations = Migrations("westbot-questions")
 
 @migrations()
 def m001_questions(db: sqlite_utils.Database) -> None:
-    db["questions"].create(
+    db.table("questions").create(
         {
             "id": int,
             "asked_at": str,
@@ -37,16 +37,16 @@ def m001_questions(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["questions"].create_index(["asked_at"])
+    db.table("questions").create_index(["asked_at"])
 
 
 @migrations()
 def m002_feedback(db: sqlite_utils.Database) -> None:
-    db["feedback"].create(
+    db.table("feedback").create(
         {"id": int, "at": str, "sender": str, "passage_id": int, "helpful": int, "question": str},
         pk="id",
     )
-    db["feedback"].create_index(["passage_id"])
+    db.table("feedback").create_index(["passage_id"])
 
 MAX_LOGGED_CHARS = 500
 
@@ -65,7 +65,7 @@ class QuestionLog:
 
     def __init__(self, path: Path):
         self._path = Path(path)
-        self._db = None
+        self._db: sqlite_utils.Database | None = None
         self._secret: bytes | None = None
         self._lock = threading.Lock()
 
@@ -90,7 +90,7 @@ class QuestionLog:
                     row = make_row()
                     # BEGIN IMMEDIATE waits for the lock (busy_timeout) instead of failing on a stale read.
                     with store.write_transaction(self._db):
-                        self._db[table].insert(row)
+                        self._db.table(table).insert(row)
                     return True
                 except sqlite3.OperationalError as error:
                     if "locked" in str(error) or "busy" in str(error):

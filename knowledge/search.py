@@ -302,7 +302,7 @@ class KnowledgeBase:
         """The passages in use now: reloaded when staff changed something or the date moved on (checked per
         question, so a closure that ended yesterday is not answered today, with no restart or staff change)."""
         db = self.db()
-        version = store.get_meta(db, "version", "0")
+        version = store.get_meta(db, "version", "0") or "0"
         today = self.today().isoformat()
         current = self._snapshot
         if current is not None and current.version == version and current.day == today:

@@ -82,7 +82,7 @@ class SoundAlikeMatcher:
 
     def _candidates(self, window: str) -> list[str]:
         """The names that differ from `window` in at most one character, in the order they were given."""
-        close = set()
+        close: set[tuple[int, str]] = set()
         for i in range(len(window)):
             close.update(self._by_blank.get((i, window[:i] + window[i + 1:]), ()))
         return [name for _, name in sorted(close)]

@@ -42,7 +42,7 @@ class NotFound(LookupError):
 
 def _record(db, table: str, key, action: str, before: dict | None, after: dict | None, by: str,
             undo_of: int | None = None) -> int:
-    change_id = db["changes"].insert(
+    change_id = db.table("changes").insert(
         {
             "at": store.now(),
             "by": by,
@@ -70,7 +70,7 @@ def history(db: sqlite_utils.Database, table: str, key) -> list[dict]:
 
 def get_change(db: sqlite_utils.Database, change_id: int) -> dict:
     try:
-        return _decode_change(db["changes"].get(change_id))
+        return _decode_change(db.table("changes").get(change_id))
     except sqlite_utils.db.NotFoundError:
         raise NotFound(f"no change {change_id}")
 
@@ -83,6 +83,13 @@ def _decode_change(row: dict) -> dict:
 
 
 # ---------------------------------------------------------------- validation
+
+
+def _required(value, name: str, limit: int = MAX_FIELD) -> str:
+    """`_clean` for a field that must be given: the text, or a ValidationError."""
+    text = _clean(value, name, limit, required=True)
+    assert text is not None  # required=True raises instead of returning None
+    return text
 
 
 def _clean(value, name: str, limit: int = MAX_FIELD, required: bool = False) -> str | None:
@@ -121,7 +128,7 @@ def _date(value, name: str) -> str | None:
 
 
 def _topic(value) -> str:
-    value = _clean(value, "topic", required=True)
+    value = _required(value, "topic")
     if value not in catalog.topics():
         raise ValidationError(f"unknown topic {value!r}; topics are: {', '.join(catalog.topics())}")
     return value
@@ -156,7 +163,7 @@ def parse_entities(db, values) -> list[catalog.Entity]:
         elif etype:
             if etype not in catalog.ENTITY_TYPES:
                 raise ValidationError(f"unknown entity type {etype!r}; types are: {', '.join(catalog.ENTITY_TYPES)}")
-            found.append(catalog.Entity(_clean(name, "entity name", 40, required=True), etype))
+            found.append(catalog.Entity(_required(name, "entity name", 40), etype))
         else:
             raise ValidationError(f"unknown entity {name!r}: give its type too, e.g. road:{name}")
     return found
@@ -171,7 +178,7 @@ def staff_document(db) -> int:
     if row:
         return row[0]
     today = date.today()
-    return db["documents"].insert(
+    return db.table("documents").insert(
         {
             "title": STAFF_DOCUMENT_TITLE,
             "source": STAFF_DOCUMENT_SOURCE,
@@ -186,7 +193,7 @@ def staff_document(db) -> int:
 
 def get_passage(db, passage_id: int) -> dict:
     try:
-        return dict(db["passages"].get(passage_id))
+        return dict(db.table("passages").get(passage_id))
     except sqlite_utils.db.NotFoundError:
         raise NotFound(f"no passage {passage_id}")
 
@@ -208,7 +215,7 @@ def _ensure_entities(db, entities: list[catalog.Entity], by: str) -> None:
     new = [e for e in entities if not db.execute("SELECT 1 FROM entities WHERE name = ?", [e.name]).fetchone()]
     for e in new:
         row = {"name": e.name, "type": e.type, "aliases": json.dumps(list(e.aliases), ensure_ascii=False)}
-        db["entities"].insert(row)
+        db.table("entities").insert(row)
         _record(db, "entities", e.name, "add", None, row, by)
     if new:
         segment.add_words(e.name for e in new)
@@ -227,7 +234,7 @@ def add_passage(db, *, topic: str, text: str, by: str, heading: str = "", plain:
                 entities=(), valid_from=None, valid_to=None) -> int:
     """Add a passage the bot can answer from. Returns its id."""
     topic = _topic(topic)
-    text = _clean(text, "text", MAX_TEXT, required=True)
+    text = _required(text, "text", MAX_TEXT)
     heading = _clean(heading, "heading", 60) or ""
     plain = _plain(plain)
     valid_from, valid_to = _date(valid_from, "valid from"), _date(valid_to, "valid to")
@@ -250,7 +257,7 @@ def add_passage(db, *, topic: str, text: str, by: str, heading: str = "", plain:
             "revision": 1,
             "published": date.today().isoformat(),
         }
-        passage_id = db["passages"].insert(row).last_pk
+        passage_id = db.table("passages").insert(row).last_pk
         _record(db, "passages", passage_id, "add", None, _public(get_passage(db, passage_id)), by)
     return passage_id
 
@@ -277,7 +284,7 @@ def edit_passage(db, passage_id: int, *, by: str, expect_revision: int | None = 
             )
         topics = json.loads(before["topics"] or "[]")
         topic = _topic(fields["topic"]) if "topic" in fields else (topics[0] if topics else "overview")
-        text = _clean(fields.get("text", before["text"]), "text", MAX_TEXT, required=True)
+        text = _required(fields.get("text", before["text"]), "text", MAX_TEXT)
         heading = _clean(fields.get("heading", before["heading"]), "heading", 60) or ""
         if "entities" in fields:
             parsed = parse_entities(db, fields["entities"])
@@ -302,7 +309,7 @@ def edit_passage(db, passage_id: int, *, by: str, expect_revision: int | None = 
             raise ValidationError(f"valid from ({start}) is after valid to ({end})")
         update["revision"] = before["revision"] + 1
         update["published"] = date.today().isoformat()
-        db["passages"].update(passage_id, update)
+        db.table("passages").update(passage_id, update)
         after = get_passage(db, passage_id)
         _record(db, "passages", passage_id, "edit", _public(before), _public(after), by)
     return after
@@ -314,7 +321,7 @@ def retire_passage(db, passage_id: int, *, by: str) -> dict:
         before = get_passage(db, passage_id)
         if before["status"] == "retired":
             raise ValidationError(f"passage {passage_id} is already retired")
-        db["passages"].update(passage_id, {"status": "retired", "revision": before["revision"] + 1,
+        db.table("passages").update(passage_id, {"status": "retired", "revision": before["revision"] + 1,
                                            "updated_at": store.now()})
         after = get_passage(db, passage_id)
         _record(db, "passages", passage_id, "retire", _public(before), _public(after), by)
@@ -331,8 +338,8 @@ def set_contact(db, *, topic: str, name: str, phone: str, by: str, hours: str = 
         topic = _topic(topic)
     row = {
         "topic": topic,
-        "name": _clean(name, "name", 80, required=True),
-        "phone": _clean(phone, "phone", 40, required=True),
+        "name": _required(name, "name", 80),
+        "phone": _required(phone, "phone", 40),
         "hours": _clean(hours, "hours", 80) or "",
         "address": _clean(address, "address", 120) or "",
         "updated_at": store.now(),
@@ -341,38 +348,38 @@ def set_contact(db, *, topic: str, name: str, phone: str, by: str, hours: str = 
         raise ValidationError(f"phone {row['phone']!r} should be digits (with - + ( ) or 转 for an extension)")
     with store.write_transaction(db):
         if contact_id is None:
-            contact_id = db["contacts"].insert(row).last_pk
+            contact_id = db.table("contacts").insert(row).last_pk
             _record(db, "contacts", contact_id, "add", None, {"id": contact_id, **row}, by)
         else:
             try:
-                before = dict(db["contacts"].get(contact_id))
+                before = dict(db.table("contacts").get(contact_id))
             except sqlite_utils.db.NotFoundError:
                 raise NotFound(f"no contact {contact_id}")
-            db["contacts"].update(contact_id, row)
-            _record(db, "contacts", contact_id, "edit", before, dict(db["contacts"].get(contact_id)), by)
+            db.table("contacts").update(contact_id, row)
+            _record(db, "contacts", contact_id, "edit", before, dict(db.table("contacts").get(contact_id)), by)
     return contact_id
 
 
 def remove_contact(db, contact_id: int, *, by: str) -> None:
     with store.write_transaction(db):
         try:
-            before = dict(db["contacts"].get(contact_id))
+            before = dict(db.table("contacts").get(contact_id))
         except sqlite_utils.db.NotFoundError:
             raise NotFound(f"no contact {contact_id}")
         if db.execute("SELECT count(*) FROM contacts").fetchone()[0] == 1:
             raise ValidationError("this is the last contact: declines need somewhere to send residents")
-        db["contacts"].delete(contact_id)
+        db.table("contacts").delete(contact_id)
         _record(db, "contacts", contact_id, "remove", before, None, by)
 
 
 def set_glossary(db, term: str, plain: str, *, by: str) -> None:
-    term = _clean(term, "term", 40, required=True)
-    plain = _clean(plain, "explanation", 60, required=True)
+    term = _required(term, "term", 40)
+    plain = _required(plain, "explanation", 60)
     with store.write_transaction(db):
         existing = db.execute("SELECT term, plain, updated_at FROM glossary WHERE term = ?", [term]).fetchone()
         before = dict(zip(["term", "plain", "updated_at"], existing)) if existing else None
         row = {"term": term, "plain": plain, "updated_at": store.now()}
-        db["glossary"].upsert(row, pk="term")
+        db.table("glossary").upsert(row, pk="term")
         _record(db, "glossary", term, "edit" if before else "add", before, row, by)
 
 
@@ -381,7 +388,7 @@ def remove_glossary(db, term: str, *, by: str) -> None:
         existing = db.execute("SELECT term, plain, updated_at FROM glossary WHERE term = ?", [term]).fetchone()
         if not existing:
             raise NotFound(f"no glossary term {term!r}")
-        db["glossary"].delete(term)
+        db.table("glossary").delete(term)
         _record(db, "glossary", term, "remove", dict(zip(["term", "plain", "updated_at"], existing)), None, by)
 
 
@@ -402,7 +409,7 @@ def add_phrase(db, phrase: str, means, *, by: str) -> dict:
     the plan never uses is refused, since it could never find an answer. Adding an existing phrase replaces its
     words. Live for the next question, recorded, undoable.
     """
-    phrase = _clean(phrase, "phrase", MAX_PHRASE, required=True)
+    phrase = _required(phrase, "phrase", MAX_PHRASE)
     phrase = match_form(phrase)
     if isinstance(means, str):
         means = re.split(r"[,，、\s]+", means)
@@ -420,18 +427,18 @@ def add_phrase(db, phrase: str, means, *, by: str) -> dict:
             raise ValidationError(f"the plan never uses {'、'.join(missing)}: choose words that stand in a passage")
         before = _phrase_row(db, phrase)
         row = {"phrase": phrase, "means": json.dumps(words, ensure_ascii=False), "updated_at": store.now()}
-        db["phrases"].upsert(row, pk="phrase")
+        db.table("phrases").upsert(row, pk="phrase")
         _record(db, "phrases", phrase, "edit" if before else "add", before, row, by)
     return {"phrase": phrase, "means": words}
 
 
 def remove_phrase(db, phrase: str, *, by: str) -> None:
-    phrase = match_form(_clean(phrase, "phrase", MAX_PHRASE, required=True))
+    phrase = match_form(_required(phrase, "phrase", MAX_PHRASE))
     with store.write_transaction(db):
         before = _phrase_row(db, phrase)
         if before is None:
             raise NotFound(f"no phrase {phrase!r}")
-        db["phrases"].delete(phrase)
+        db.table("phrases").delete(phrase)
         _record(db, "phrases", phrase, "remove", before, None, by)
 
 
@@ -469,7 +476,7 @@ def undo(db, change_id: int, *, by: str) -> int:
         before = change["before"]
         if table == "passages":
             if before is None:  # it was added: retire it (passages are never deleted)
-                before = dict(current, status="retired")
+                before = dict(current or {}, status="retired")
             restored = {k: v for k, v in before.items() if k != "id"}
             text_row = ingest.passage_row(
                 ingest.Passage(restored["part_no"], restored["section"], restored["heading"], restored["text"]),
@@ -477,7 +484,7 @@ def undo(db, change_id: int, *, by: str) -> int:
             )
             restored["heading_tokens"], restored["tokens"] = text_row["heading_tokens"], text_row["tokens"]
             restored["revision"] = (current or {}).get("revision", 0) + 1
-            db["passages"].update(key, restored)
+            db.table("passages").update(key, restored)
         elif before is None:
             db[table].delete(key)
         else:
@@ -485,7 +492,7 @@ def undo(db, change_id: int, *, by: str) -> int:
         after = _current(db, table, key)
         undo_id = _record(db, table, key, "undo", _public(current) if current else None,
                           _public(after) if after else None, by, undo_of=change_id)
-        db["changes"].update(change_id, {"undone_by": undo_id})
+        db.table("changes").update(change_id, {"undone_by": undo_id})
     return undo_id
 
 
@@ -530,7 +537,7 @@ def restore(db, source: Path, *, by: str) -> None:
     source = Path(source)
     if not source.exists():
         raise NotFound(f"no backup at {source}")
-    version_before = int(store.get_meta(db, "version", "0"))
+    version_before = int(store.get_meta(db, "version", "0") or 0)
     check = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -544,6 +551,6 @@ def restore(db, source: Path, *, by: str) -> None:
     store.migrations.apply(db)
     with store.write_transaction(db):
         # Readers reload when the version changes: it must move past anything they have seen.
-        restored_version = int(store.get_meta(db, "version", "0"))
-        db["meta"].upsert({"key": "version", "value": str(max(version_before, restored_version) + 1)}, pk="key")
+        restored_version = int(store.get_meta(db, "version", "0") or 0)
+        db.table("meta").upsert({"key": "version", "value": str(max(version_before, restored_version) + 1)}, pk="key")
         _record(db, "documents", "*", "restore", None, {"from": str(source)}, by)

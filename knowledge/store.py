@@ -18,7 +18,7 @@ migrations = Migrations("westbot-knowledge")
 
 @migrations()
 def m001_documents_and_passages(db: sqlite_utils.Database) -> None:
-    db["documents"].create(
+    db.table("documents").create(
         {
             "id": int,
             "title": str,
@@ -30,8 +30,8 @@ def m001_documents_and_passages(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["documents"].create_index(["content_hash"], unique=True)
-    db["passages"].create(
+    db.table("documents").create_index(["content_hash"], unique=True)
+    db.table("passages").create(
         {
             "id": int,
             "document_id": int,
@@ -54,30 +54,30 @@ def m001_documents_and_passages(db: sqlite_utils.Database) -> None:
         foreign_keys=[("document_id", "documents", "id")],
         defaults={"status": "active"},
     )
-    db["passages"].create_index(["document_id", "seq"])
-    db["passages"].enable_fts(
+    db.table("passages").create_index(["document_id", "seq"])
+    db.table("passages").enable_fts(
         ["heading_tokens", "tokens"],
         create_triggers=True,
         tokenize="unicode61 remove_diacritics 0",
     )
     db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row')")
-    db["entities"].create({"name": str, "type": str, "aliases": str}, pk="name")
-    db["contacts"].create(
+    db.table("entities").create({"name": str, "type": str, "aliases": str}, pk="name")
+    db.table("contacts").create(
         {"id": int, "topic": str, "name": str, "phone": str, "hours": str, "address": str},
         pk="id",
     )
-    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
 @migrations()
 def m002_staff_edits(db: sqlite_utils.Database) -> None:
     """Staff edits: revisions for conflict checks, per-passage dates, a glossary and the change history."""
-    db["passages"].add_column("revision", int, not_null_default=1)
-    db["passages"].add_column("published", str)
-    db["documents"].add_column("kind", str, not_null_default="plan")
-    db["contacts"].add_column("updated_at", str)
-    db["glossary"].create({"term": str, "plain": str, "updated_at": str}, pk="term")
-    db["changes"].create(
+    db.table("passages").add_column("revision", int, not_null_default=1)
+    db.table("passages").add_column("published", str)
+    db.table("documents").add_column("kind", str, not_null_default="plan")
+    db.table("contacts").add_column("updated_at", str)
+    db.table("glossary").create({"term": str, "plain": str, "updated_at": str}, pk="term")
+    db.table("changes").create(
         {
             "id": int,
             "at": str,
@@ -92,19 +92,19 @@ def m002_staff_edits(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["changes"].create_index(["table_name", "row_key"])
+    db.table("changes").create_index(["table_name", "row_key"])
 
 
 @migrations()
 def m003_phrases(db: sqlite_utils.Database) -> None:
     """Resident phrases staff attach to plan words (`kb phrase`): 打零工 -> 公益性岗位, 就业."""
-    db["phrases"].create({"phrase": str, "means": str, "updated_at": str}, pk="phrase")  # means: JSON list
+    db.table("phrases").create({"phrase": str, "means": str, "updated_at": str}, pk="phrase")  # means: JSON list
 
 
 @migrations()
 def m004_staff_accounts(db: sqlite_utils.Database) -> None:
     """Staff console accounts (`kb staff`): argon2 password hashes, role, and the count of wrong passwords."""
-    db["staff_accounts"].create(
+    db.table("staff_accounts").create(
         {
             "name": str,
             "role": str,  # editor | viewer
@@ -171,8 +171,8 @@ def open_read_only(path: Path) -> sqlite_utils.Database:
 
 def bump_version(db: sqlite_utils.Database) -> None:
     """Mark the knowledge base as changed, so every reader reloads it on its next question."""
-    current = int(get_meta(db, "version", "0"))
-    db["meta"].upsert({"key": "version", "value": str(current + 1)}, pk="key")
+    current = int(get_meta(db, "version", "0") or 0)
+    db.table("meta").upsert({"key": "version", "value": str(current + 1)}, pk="key")
 
 
 def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:

@@ -20,6 +20,8 @@ class BotApiStandIn:
         self.calls: list[tuple[str, dict]] = []
         self.updates: list[dict] = []
         self.flood_for: int = 0  # answer this many sendMessage calls with 429 first
+        self.fail_next: list[tuple[int, str]] = []  # answer the next sendMessage calls with these (status, reason)
+        self.on_call = None  # called with (method, params) as each call arrives, for benchmarks
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._new = asyncio.Event()
@@ -55,9 +57,15 @@ class BotApiStandIn:
         message = {**self._message(None, user_id, "private", None), **fields}
         return self._push({"edited_message" if edited else "message": message})
 
-    def push_button(self, data: str, user_id: int = 1001):
+    def push_button(self, data: str, user_id: int = 1001, under: dict | None = None):
+        """A press of a button with callback `data`, on the sent message `under` (default: a fresh one)."""
+        message = {**self._message("按钮", BOT["id"], "private", user_id), "from": BOT}
+        if under is not None:
+            message.update(message_id=under["message_id"], text=under.get("text", ""))
+            if under.get("reply_markup"):
+                message["reply_markup"] = under["reply_markup"]
         query = {"id": str(next(self._ids)), "from": self._user(user_id), "chat_instance": "ci", "data": data,
-                 "message": {**self._message("按钮", BOT["id"], "private", user_id), "from": BOT}}
+                 "message": message}
         return self._push({"callback_query": query})
 
     def sent(self, method: str | None = None, chat_id: int | None = None) -> list[dict]:
@@ -98,17 +106,25 @@ class BotApiStandIn:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append((method, params))
+        if self.on_call is not None:
+            self.on_call(method, params)
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))
         if method == "sendMessage" and self.flood_for > 0:
             self.flood_for -= 1
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
+        if method == "sendMessage" and self.fail_next:
+            status, reason = self.fail_next.pop(0)
+            return web.json_response({"ok": False, "error_code": status, "description": reason}, status=status)
         if method in ("sendMessage", "sendVoice", "sendPhoto"):
             message = self._message(params.get("text"), BOT["id"], "private", int(params["chat_id"]))
             message["from"] = BOT
+            params["message_id"] = message["message_id"]  # so a test can press a button under this message
             if method == "sendVoice":
-                message["voice"] = {"file_id": "voice-1", "file_unique_id": "v1", "duration": 2}
+                file_id = params["voice"] if isinstance(params["voice"], str) else f"voice-{message['message_id']}"
+                message["voice"] = {"file_id": file_id, "file_unique_id": file_id,
+                                    "duration": int(params.get("duration") or 0)}
             if method == "sendPhoto":
                 message["photo"] = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 64, "height": 64}]
             return self._ok(message)
@@ -118,6 +134,7 @@ class BotApiStandIn:
 
     async def _get_updates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]  # the bot confirmed the rest
         timeout = min(float(params.get("timeout") or 0), 1.0)
         ready = [u for u in self.updates if u["update_id"] >= offset]
         if not ready and timeout:

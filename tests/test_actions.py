@@ -57,12 +57,13 @@ def text_of(messages):
 async def test_an_answer_quotes_the_plan_with_its_source():
     messages, events = await ask("老人家可以去哪里吃饭", intent="ask_elderly")
     [source] = sources(messages)
+    meals = resources.knowledge_base().search("长者助餐配餐服务", limit=1)[0].passage["id"]
     assert source == {
         "document": "西区2020年工作计划",
         "published": "2020-02-06",
         "section": "五、紧紧抓住人民这个核心",
         "heading": "加大扶助弱势群体力度",
-        "passage_id": source["passage_id"],
+        "passage_id": meals,
     }
     reply = text_of(messages)
     assert "长者助餐配餐服务" in reply
@@ -216,3 +217,33 @@ async def test_a_button_for_a_passage_that_is_gone_says_so():
 async def test_the_elder_answer_starts_with_what_was_asked():
     messages, _ = await ask("金沙路几时修好", intent="ask_roads", slots={"elder_mode": True})
     assert "金沙路" in text_of(messages).split("\n")[0]
+
+
+def _answer_events(question, passage):
+    return [{"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_plan"}}},
+            {"event": "bot", "text": "答案", "data": {"custom": {"source": {"passage_id": passage}}}}]
+
+
+def _press(intent, passage):
+    text = f'/{intent}{{"passage_id":{passage}}}'
+    parse = {"intent": {"name": intent}, "entities": [{"entity": "passage_id", "value": passage}]}
+    return text, parse
+
+
+async def test_feedback_counts_for_the_answer_pressed_once(tmp_path):
+    history = _answer_events("老人在哪里吃饭", 11) + _answer_events("金沙路什么时候修", 22)
+    text, parse = _press("feedback_not_helpful", 11)
+    first = history + [{"event": "user", "text": text, "parse_data": parse}]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, intent="feedback_not_helpful", entities=parse["entities"],
+                           slots={"last_passage": 22.0}, events=first)
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert "抱歉没帮上忙" in dispatcher.messages[0]["text"]
+    again = first + [{"event": "user", "text": text, "parse_data": parse}]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(text, intent="feedback_not_helpful", entities=parse["entities"],
+                           slots={"last_passage": 22.0}, events=again)
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert "已经评价过" in dispatcher.messages[0]["text"]
+    rows = list(sqlite_utils.Database(tmp_path / "questions.db")["feedback"].rows)
+    assert [(r["passage_id"], r["helpful"], r["question"]) for r in rows] == [(11, 0, "老人在哪里吃饭")]

@@ -40,6 +40,16 @@ def test_the_buttons_of_a_fairly_sure_reply_pass_unchanged():
         assert as_resident_text(button["payload"], 2000) == button["payload"]
 
 
+def test_feedback_bound_to_an_answer_passes_unchanged():
+    from bot.telegram.render import button_payload
+
+    for feedback in ("/feedback_helpful", "/feedback_not_helpful"):
+        payload = button_payload(feedback, 67)
+        assert payload == feedback + '{"passage_id":67}'
+        assert as_resident_text(payload, 2000) == payload
+    assert as_resident_text('/feedback_helpful{"passage_id":67,"x":1}', 2000).startswith("／")
+
+
 def test_lone_surrogates_are_dropped_and_length_is_capped():
     assert as_resident_text("\ud800金沙路\udfff", 2000) == "金沙路"
     assert as_resident_text("路" * 5000, 2000) == "路" * 2000

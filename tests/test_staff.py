@@ -50,7 +50,6 @@ def test_edit_and_history_keep_who_when_before_and_after(db):
 
 def test_undo_restores_the_text_and_is_recorded(db, kb_path):
     pid = staff.add_passage(db, topic="roads", text=OPENING, by="李明")
-    edit = staff.history(db, "passages", pid)
     staff.edit_passage(db, pid, text="翠湾路推迟到2027年通车。", by="王芳")
     edit_id = staff.history(db, "passages", pid)[-1]["id"]
     undo_id = staff.undo(db, edit_id, by="李明")
@@ -59,7 +58,8 @@ def test_undo_restores_the_text_and_is_recorded(db, kb_path):
     assert "2027" not in KnowledgeBase.from_path(kb_path).search("翠湾路通车")[0].passage["text"]
     with pytest.raises(staff.ConflictError):
         staff.undo(db, edit_id, by="李明")
-    assert edit  # the add is still in history
+    actions = [(c["action"], c["by"]) for c in staff.history(db, "passages", pid)]
+    assert actions == [("add", "李明"), ("edit", "王芳"), ("undo", "李明")]  # the add is still in history
 
 
 def test_undoing_an_add_retires_the_passage(db, kb_path):

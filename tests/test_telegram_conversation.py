@@ -2,6 +2,8 @@
 real Rasa and action server behind it. Checked on what the resident would see."""
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -48,10 +50,25 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
             assert "助餐" in texts[0] and "来源：《西区2020年工作计划》" in texts[0]
             assert msgs[0]["reply_markup"]["inline_keyboard"]  # 👍 / 👎
 
+            meals_answer = msgs[0]
             texts, _ = await say(lambda: api.push_text("粤信路会改造吗"))
             assert "粤信路" in texts[0]
             texts, _ = await say(lambda: api.push_text("那个什么时候修好？"))
             assert "粤信路" in texts[0]
+
+            # 👎 on the older answer counts for that answer and its question, once, and shows the choice.
+            down = meals_answer["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+            meals_passage = json.loads("{" + down.split("{", 1)[1])["passage_id"]
+            texts, _ = await say(lambda: api.push_button(down, under=meals_answer))
+            assert "抱歉没帮上忙" in texts[0]
+            api.push_button(down, under=meals_answer)  # pressed again before the buttons changed
+            await api.wait_for(lambda: len(api.sent("answerCallbackQuery")) == 2)
+            await api.wait_for(lambda: not app.update_queue.qsize(), 5)
+            with sqlite3.connect(rasa.env["WESTBOT_QUESTIONS"]) as db:
+                rows = db.execute("SELECT passage_id, helpful, question FROM feedback").fetchall()
+            assert rows == [(meals_passage, 0, "老人家去边度食饭？")]
+            assert api.sent("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == \
+                "✓ 您选了：👎 没用"
 
             texts, msgs = await say(lambda: api.push_button("/elder_mode_on"), 2)
             assert "长者模式" in texts[0]

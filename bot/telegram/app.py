@@ -4,8 +4,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand, Update
-from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, MessageHandler,
-                          filters)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
@@ -13,8 +12,10 @@ from knowledge.questions import QuestionLog
 from knowledge.settings import ChannelSettings, get_channel_settings, get_settings
 
 from . import follow, handlers
+from .ordering import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
+CONCURRENT_UPDATES = 64
 
 COMMANDS = [
     BotCommand("start", "开始：介绍和选择回答方式"),
@@ -49,12 +50,14 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
         if client is not None:
             await client.close()
 
+    # No AIORateLimiter: handlers.with_retry is the one retry layer, and it waits out flood control per chat.
+    processor = ChatOrderedProcessor(CONCURRENT_UPDATES)
     app = (
         Application.builder()
         .token(settings.telegram_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -65,6 +68,7 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
         rate_limiter=RateLimiter(settings.rate_limit_messages, settings.rate_limit_seconds),
         questions=QuestionLog(get_settings().questions_path),
     )
+    processor.admit = lambda update: handlers.admit(app.bot, app.bot_data, update)
     follow.add_handlers(app)  # 关注 buttons and /follow, /unfollow, /following, /forget_me
     app.add_handler(CommandHandler("unanswered", handlers.on_unanswered))
     app.add_handler(CommandHandler(list(handlers.COMMAND_PAYLOADS), handlers.on_command))
@@ -73,6 +77,7 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
     # first version stands.
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, handlers.on_text))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, handlers.on_command))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.CAPTION, handlers.on_caption))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
                                    handlers.on_other))
     app.add_error_handler(handlers.on_error)

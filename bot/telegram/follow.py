@@ -76,12 +76,14 @@ def parse_callback(data: str) -> tuple[str, follows.Subject] | None:
 
 
 async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup=None, voice: bool = False):
-    await context.bot.send_message(chat_id, text, reply_markup=markup)
+    from .handlers import with_retry  # the relay's one retry layer: flood control waited out
+
+    await with_retry(lambda: context.bot.send_message(chat_id, text, reply_markup=markup))
     if voice:
         try:
             path = await synthesize_async(text, context.bot_data["settings"].voice_cache_dir, "cmn")
-            await context.bot.send_voice(chat_id, voice=path.read_bytes())
-        except (VoiceUnavailable, ValueError, OSError) as error:
+            await with_retry(lambda: context.bot.send_voice(chat_id, voice=path.read_bytes()))
+        except (VoiceUnavailable, ValueError, OSError, TelegramError) as error:
             logger.error("no voice for the follow confirmation: %s", error)
 
 

@@ -1,12 +1,15 @@
 """Turn Rasa's messages into what a Telegram resident sees: text within Telegram's limits, keyboards, voice."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 TELEGRAM_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit on a button's callback data
+FEEDBACK_INTENTS = ("/feedback_helpful", "/feedback_not_helpful")
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?\n])")
 
 
@@ -51,6 +54,18 @@ def source_line(source: dict) -> str:
     return f"来源：《{source.get('document', '')}》{where}"
 
 
+def button_payload(payload: str, passage_id: object | None) -> str | None:
+    """The callback data of a button: Rasa's payload, and for 👍/👎 the answer's passage, so a press on an older
+    answer is counted for that answer (`/feedback_helpful{"passage_id":12}`). None when it cannot fit."""
+    if payload in FEEDBACK_INTENTS and isinstance(passage_id, int):
+        payload += json.dumps({"passage_id": passage_id}, separators=(",", ":"))
+    return payload if len(payload.encode()) <= CALLBACK_DATA_LIMIT else None
+
+
+def is_feedback(data: str) -> bool:
+    return data.split("{")[0] in FEEDBACK_INTENTS
+
+
 def render(messages: list[dict], elder: bool) -> Rendered:
     """Rasa REST messages -> replies. Elder mode gets a big reply keyboard; otherwise inline buttons."""
     out = Rendered()
@@ -60,6 +75,8 @@ def render(messages: list[dict], elder: bool) -> Rendered:
         if mode in ("elder", "standard"):
             out.mode = mode
             elder = mode == "elder"
+    passage_id = next((((m.get("custom") or {}).get("source") or {}).get("passage_id") for m in messages
+                       if ((m.get("custom") or {}).get("source") or {}).get("passage_id") is not None), None)
     for message in messages:
         custom = message.get("custom") or {}
         text = message.get("text") or ""
@@ -70,8 +87,9 @@ def render(messages: list[dict], elder: bool) -> Rendered:
                 keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons],
                                                resize_keyboard=True, is_persistent=True)
             elif buttons:
-                keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=b["payload"][:64])
-                                                  for b in buttons]])
+                row = [InlineKeyboardButton(b["title"], callback_data=data) for b in buttons
+                       if (data := button_payload(b["payload"], passage_id))]
+                keyboard = InlineKeyboardMarkup([row]) if row else None
             parts = split_message(text)
             for i, part in enumerate(parts):
                 out.replies.append(Reply(part, keyboard if i == len(parts) - 1 else None))

@@ -3,7 +3,8 @@
     python -m bot.web [--port 8080]
 
 POST /api/chat {"message"} -> Rasa's messages; a voice payload is swapped for a URL of its clip.
-GET /api/voice/<id>.ogg -> the elder answer spoken (espeak-ng, cached). Errors come back in words, with status
+GET /api/voice/<id>.ogg -> the elder answer spoken (espeak-ng, cached). GET /api/voice/status -> {"available"}:
+whether this machine can speak, so the page offers ▶ only when it works. Errors come back in words, with status
 503 when Rasa is down, 429 when one sender (or one address) is too fast, 413 when a message is too long.
 
 Who is talking is the server's to say: the first response gives the browser a random sender id in a signed,
@@ -30,6 +31,7 @@ from aiohttp.web_protocol import RequestHandler
 from bot.rasa_client import MAINTENANCE, RasaClient, RasaUnavailable
 from bot.ratelimit import RateLimiter
 from bot.voice import VoiceUnavailable, synthesize_async
+from bot.voice import available as voice_available
 from knowledge import privacy
 from knowledge.settings import ChannelSettings, get_channel_settings
 from knowledge.text import drop_unencodable
@@ -179,6 +181,10 @@ async def voice(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "audio/ogg", "Cache-Control": "max-age=86400"})
 
 
+async def voice_status(request: web.Request) -> web.Response:
+    return web.json_response({"available": voice_available()}, headers={"Cache-Control": "no-cache"})
+
+
 async def index(request: web.Request) -> web.FileResponse:
     response = web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
     sender, new = sender_of(request)
@@ -278,6 +284,7 @@ def build_app(settings: ChannelSettings | None = None, rasa: RasaClient | None =
     app.on_cleanup.append(close_rasa)
     app.router.add_get("/", index)
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/voice/status", voice_status)
     app.router.add_get("/api/voice/{clip:[0-9a-f]{20}}.ogg", voice)
     app.router.add_static("/static/", STATIC)
     return app

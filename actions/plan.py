@@ -18,7 +18,7 @@ from knowledge import policy
 from knowledge.search import Hit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
-from . import elder, replies
+from . import elder, follow, replies
 from .resources import knowledge_base, question_log
 
 logger = logging.getLogger(__name__)
@@ -95,9 +95,10 @@ class ActionAnswerFromPlan(Action):
             dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode))
             return []
         glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
+        offer = follow.offer_for(tracker.sender_id, found)  # following (actions/follow.py)
         text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
                                             tracker.get_slot("voice_lang") or "cmn",
-                                            too_long=len(raw) > MAX_QUESTION_CHARS)
+                                            too_long=len(raw) > MAX_QUESTION_CHARS, follow_offer=offer)
         dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
         best = found.hits[0]
         events = [
@@ -122,7 +123,8 @@ class ActionAnswerFromPlan(Action):
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
         glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
         text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
-                                            tracker.get_slot("voice_lang") or "cmn")
+                                            tracker.get_slot("voice_lang") or "cmn",
+                                            follow_offer=follow.offer_for(tracker.sender_id, found))
         dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
         events = [SlotSet("last_topic", found.topic), SlotSet("last_passage", float(passage["id"]))]
         if found.entities:
@@ -138,8 +140,12 @@ def _as_int(value) -> int | None:
 
 
 def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary: dict[str, str],
-            voice_lang: str = "cmn", too_long: bool = False) -> tuple[str, list[dict], dict]:
-    """The reply for a sure or fairly-sure decision: (text, buttons, custom), in the resident's mode."""
+            voice_lang: str = "cmn", too_long: bool = False,
+            follow_offer: tuple[list[dict], dict] = ([], {})) -> tuple[str, list[dict], dict]:
+    """The reply for a sure or fairly-sure decision: (text, buttons, custom), in the resident's mode.
+
+    `follow_offer` (actions/follow.py): the 关注 button and its `custom` keys, last among the buttons."""
+    follow_buttons, follow_custom = follow_offer
     best = found.hits[0]
     closest = found.decision.kind == policy.FAIRLY_SURE
     others = replies.alternatives(found.hits) if closest else []
@@ -148,11 +154,11 @@ def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary:
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
     custom = {"source": replies.source_of(best.passage), "kind": "closest" if closest else "answer",
-              "score": best.score, "probability": round(found.decision.probability, 3)}
+              "score": best.score, "probability": round(found.decision.probability, 3), **follow_custom}
     if not elder_mode:
-        return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS, custom
+        return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS + follow_buttons, custom
     others = others[:1]  # big buttons: one other passage at most beside the three of elder mode
-    buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS
+    buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS + follow_buttons
     names = [*found.names, *(m for m in best.matched if any(m in n or n in m for n in found.names))]
     reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary,
                                       buttons=buttons, names=names)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, accounts, dictionary, ingest, retention, segment, staff, store
+from . import __version__, accounts, dictionary, follows, ingest, retention, segment, staff, store
 from .questions import QuestionLog
 from .search import KnowledgeBase
 from .settings import get_settings
@@ -67,6 +67,18 @@ def staff_errors(fn):
             raise click.ClickException(f"could not save ({error}). Nothing was changed; try again or ask IT.") from error
 
     return wrapper
+
+
+def quiet_option(fn):
+    """--quiet: make the change without telling the residents who follow its road or topic (a typo fix)."""
+    return click.option("--quiet", is_flag=True, default=False,
+                        help="Do not tell followers of this road or topic (e.g. a typo fix).")(fn)
+
+
+def _tell_followers(db, table: str, key, quiet: bool) -> None:
+    told = follows.tell_followers(db, follows.latest_change(db, table, key), notify=not quiet)
+    if told:
+        click.echo(f"{told} followers will be told (sent from 08:00 to 22:00)")
 
 
 def writer(db_path: Path):
@@ -249,16 +261,19 @@ def export(db_path: Path, fmt: str, output: Path | None):
 @kb_path_option
 @by_option
 @passage_options
+@quiet_option
 @staff_errors
-def add(db_path: Path, by: str, topic, heading, text, plain, entities, valid_from, valid_to):
+def add(db_path: Path, by: str, topic, heading, text, plain, entities, valid_from, valid_to, quiet: bool):
     """Add a passage the bot answers from at once, e.g. a road's opening date or a service's phone number."""
     if not text:
         raise click.ClickException("--text is required")
     if not topic:
         raise click.ClickException("--topic is required")
-    pid = staff.add_passage(writer(db_path), topic=topic, heading=heading or "", text=text, plain=plain,
+    db = writer(db_path)
+    pid = staff.add_passage(db, topic=topic, heading=heading or "", text=text, plain=plain,
                             entities=entities, valid_from=valid_from, valid_to=valid_to, by=by)
     click.echo(f"added passage {pid}; the bot answers with it from the next question")
+    _tell_followers(db, "passages", pid, quiet)
 
 
 @cli.command("edit")
@@ -268,9 +283,10 @@ def add(db_path: Path, by: str, topic, heading, text, plain, entities, valid_fro
 @click.argument("passage_id", type=int)
 @click.option("--expect-revision", type=int, default=None,
               help="Refuse to save if the passage is no longer at this revision (someone else saved first).")
+@quiet_option
 @staff_errors
 def edit(db_path: Path, by: str, passage_id: int, expect_revision, topic, heading, text, plain, entities,
-         valid_from, valid_to):
+         valid_from, valid_to, quiet: bool):
     """Change a passage. With no field options, opens its text in your editor."""
     db = writer(db_path)
     fields = {"topic": topic, "heading": heading, "text": text, "plain": plain,
@@ -285,17 +301,21 @@ def edit(db_path: Path, by: str, passage_id: int, expect_revision, topic, headin
         expect_revision = current["revision"] if expect_revision is None else expect_revision
     row = staff.edit_passage(db, passage_id, by=by, expect_revision=expect_revision, **fields)
     click.echo(f"saved passage {passage_id} (revision {row['revision']})")
+    _tell_followers(db, "passages", passage_id, quiet)
 
 
 @cli.command("retire")
 @kb_path_option
 @by_option
 @click.argument("passage_id", type=int)
+@quiet_option
 @staff_errors
-def retire(db_path: Path, by: str, passage_id: int):
+def retire(db_path: Path, by: str, passage_id: int, quiet: bool):
     """Stop answering from a passage. It is kept; `kb undo` brings it back."""
-    staff.retire_passage(writer(db_path), passage_id, by=by)
+    db = writer(db_path)
+    staff.retire_passage(db, passage_id, by=by)
     click.echo(f"retired passage {passage_id}")
+    _tell_followers(db, "passages", passage_id, quiet)
 
 
 @cli.group("contacts", invoke_without_command=True)
@@ -449,10 +469,10 @@ def _history_key(key: str) -> tuple[str, str]:
     if not name:
         return "passages", key
     tables = {"passage": "passages", "contact": "contacts", "glossary": "glossary", "entity": "entities",
-              "document": "documents", "phrase": "phrases"}
+              "document": "documents", "phrase": "phrases", "announcement": "announcements"}
     if kind not in tables:
         raise click.ClickException(
-            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase: or document:")
+            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, announcement: or document:")
     return tables[kind], name
 
 
@@ -490,11 +510,16 @@ def _short(value, limit: int = 60) -> str:
 @kb_path_option
 @by_option
 @click.argument("change_id", type=int)
+@quiet_option
 @staff_errors
-def undo(db_path: Path, by: str, change_id: int):
+def undo(db_path: Path, by: str, change_id: int, quiet: bool):
     """Put things back as they were before change CHANGE_ID (see `kb history`). The undo is recorded too."""
-    new_id = staff.undo(writer(db_path), change_id, by=by)
+    db = writer(db_path)
+    new_id = staff.undo(db, change_id, by=by)
     click.echo(f"undid change {change_id} (recorded as change {new_id})")
+    told = follows.tell_followers(db, new_id, notify=not quiet)
+    if told:
+        click.echo(f"{told} followers will be told (sent from 08:00 to 22:00)")
 
 
 @cli.command("unanswered")
@@ -524,7 +549,39 @@ def forget(days: int | None):
     """Delete conversations, unanswered questions and feedback older than the retention period."""
     settings = get_settings()
     removed = retention.forget(settings.trackers_path, settings.questions_path, days or settings.retention_days)
+    if settings.follows_path.exists():  # active follows stay; old follow messages go
+        removed.update(follows.forget_old(follows.open_follows(settings.follows_path),
+                                          days or settings.retention_days))
     click.echo("deleted: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
+
+
+@cli.command("announce")
+@kb_path_option
+@by_option
+@click.option("--topic", default=None, help="Tell the followers of this topic (roads, elderly, employment, ...).")
+@click.option("--entity", default=None, help="Tell the followers of this road, programme or group (e.g. 金沙路).")
+@click.option("--text", required=True, help="The announcement, as residents will read it.")
+@click.option("--yes", is_flag=True, default=False, help="Send without asking (after the preview).")
+@staff_errors
+def announce(db_path: Path, by: str, topic: str | None, entity: str | None, text: str, yes: bool):
+    """Send an announcement to the residents who follow a topic or an entity: preview, count, confirm."""
+    from .notices import compose_announcement
+
+    if bool(topic) == bool(entity):
+        raise click.ClickException("give exactly one of --topic or --entity")
+    subject = follows.check_subject(follows.Subject("topic", topic) if topic else follows.Subject("entity", entity))
+    db = follows.open_follows(get_settings().follows_path)
+    recipients = follows.announcement_recipients(db, subject)
+    click.echo("preview:\n" + compose_announcement(subject, text.strip(), elder=False)[0])
+    click.echo(f"recipients: {recipients} (followers of {subject.label}; sent from 08:00 to 22:00)")
+    if recipients == 0:
+        click.echo("nobody follows this yet: nothing sent")
+        return
+    if not yes and not click.confirm("Send it?", default=False):
+        click.echo("not sent")
+        return
+    announcement_id, count = follows.announce(writer(db_path), db, subject, text, by)
+    click.echo(f"announcement {announcement_id} queued for {count} followers (kb history announcement:{announcement_id})")
 
 
 @cli.command("backup")

@@ -37,6 +37,12 @@ class Settings:
     default_contact: str = field(
         default_factory=lambda: os.environ.get("WESTBOT_DEFAULT_CONTACT", "12345 政务服务热线")
     )
+    # Following (docs/following.md): who follows what, and the queue of messages to them, apart from the
+    # knowledge base. Nothing is sent in the quiet hours, local time; the send rate stays under Telegram's 30/s.
+    follows_path: Path = field(default_factory=lambda: _path("WESTBOT_FOLLOWS", ROOT / "var" / "follows.db"))
+    local_timezone: str = field(default_factory=lambda: os.environ.get("WESTBOT_TIMEZONE", "Asia/Shanghai"))
+    quiet_hours: str = field(default_factory=lambda: os.environ.get("WESTBOT_QUIET_HOURS", "22:00-08:00"))
+    follow_send_rate: float = field(default_factory=lambda: float(os.environ.get("WESTBOT_FOLLOW_SEND_RATE", "25")))
 
 
 def _ids(value: str) -> frozenset[int]:

@@ -15,6 +15,14 @@ from knowledge.settings import get_settings
 PLAN = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "documents" / "xiqu-2020-work-plan.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_follows_store(tmp_path_factory):
+    """Tests that start the Telegram relay never write the repository's var/follows.db (docs/following.md)."""
+    if "WESTBOT_FOLLOWS" not in os.environ:
+        os.environ["WESTBOT_FOLLOWS"] = str(tmp_path_factory.mktemp("follows") / "follows.db")
+    yield
+
+
 @pytest.fixture(scope="session")
 def built_kb(tmp_path_factory) -> Path:
     """A knowledge base file built from the shipped documents, with its jieba dictionary loaded."""

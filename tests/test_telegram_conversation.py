@@ -77,7 +77,8 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
             texts, msgs = await say(lambda: api.push_text("找工作"))
             elder_answer = texts[0]
             assert all(len(line) <= 30 for line in elder_answer.split("\n"))
-            assert [row[0]["text"] for row in msgs[0]["reply_markup"]["keyboard"]] == ["再说一遍", "打电话问", "回到开头"]
+            assert [row[0]["text"] for row in msgs[0]["reply_markup"]["keyboard"]] == [
+                "再说一遍", "打电话问", "回到开头", "关注「就业与招聘」的新消息"]  # the last: docs/following.md
             await api.wait_for(lambda: len(api.sent("sendVoice")) > voices)
 
             texts, _ = await say(lambda: api.push_text("再说一遍"))

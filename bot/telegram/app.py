@@ -11,7 +11,7 @@ from bot.ratelimit import RateLimiter
 from knowledge.questions import QuestionLog
 from knowledge.settings import ChannelSettings, get_channel_settings, get_settings
 
-from . import handlers
+from . import follow, handlers
 from .ordering import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ COMMANDS = [
     BotCommand("elder", "长者模式：字少、简单，有语音"),
     BotCommand("normal", "普通模式：完整回答"),
     BotCommand("about", "我知道哪些文件"),
+    BotCommand("following", "我关注的事项（可取消）"),
+    BotCommand("forget_me", "删除关于我的全部信息"),
 ]
 
 
@@ -34,10 +36,14 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
 
     async def post_init(app: Application) -> None:
         app.bot_data["rasa"] = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout)
+        await follow.start(app)  # sends queued follow messages (bot/telegram/notifier.py)
         try:
             await app.bot.set_my_commands(COMMANDS)
         except Exception as error:  # the menu is a nicety: never fail to start for it
             logger.warning("could not set the command menu: %s", error)
+
+    async def post_stop(app: Application) -> None:
+        await follow.stop(app)  # the follow message on its way is finished and recorded first
 
     async def post_shutdown(app: Application) -> None:
         client = app.bot_data.get("rasa")
@@ -53,6 +59,7 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(processor)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -62,6 +69,7 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
         questions=QuestionLog(get_settings().questions_path),
     )
     processor.admit = lambda update: handlers.admit(app.bot, app.bot_data, update)
+    follow.add_handlers(app)  # 关注 buttons and /follow, /unfollow, /following, /forget_me
     app.add_handler(CommandHandler("unanswered", handlers.on_unanswered))
     app.add_handler(CommandHandler(list(handlers.COMMAND_PAYLOADS), handlers.on_command))
     app.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -15,6 +15,7 @@ from bot.rasa_client import MAINTENANCE, RasaUnavailable
 from bot.ratelimit import Verdict
 from bot.voice import VoiceUnavailable, duration_seconds, synthesize_async
 
+from . import follow
 from .render import is_feedback, render
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
     if messages is None:
         await say(context, chat.id, MAINTENANCE)
         return
+    await follow.after_rasa(update, context, messages)  # follow requests, /following, /forget_me
     elder_chats: set = data.setdefault("elder_chats", set())
     rendered = render(messages, elder=chat.id in elder_chats)
     if rendered.mode == "elder":

@@ -84,7 +84,7 @@ def render(messages: list[dict], elder: bool) -> Rendered:
         if text:
             keyboard = None
             if buttons and elder:
-                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons[:3]],
+                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons],
                                                resize_keyboard=True, is_persistent=True)
             elif buttons:
                 row = [InlineKeyboardButton(b["title"], callback_data=data) for b in buttons

@@ -122,7 +122,7 @@ shell: ## Chat with the running bot in this terminal (start `make run` first)
 validate: kb ## Check the training data with Rasa
 	$(RASA) data validate --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml --fail-on-warnings
 
-test: system-deps node_modules/.installed kb train ## Run every check: data validation, unit and end-to-end tests, test stories
+test: lint system-deps node_modules/.installed kb train ## Run every check: lint, data validation, unit and end-to-end tests, test stories
 	$(QUIET_DEPRECATIONS) $(RASA) data validate --data nlu/data nlu/generated/lookups --config config.yml --domain domain.yml --fail-on-warnings
 	$(PY) -m pytest -q
 	$(QUIET_DEPRECATIONS) $(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out var/results

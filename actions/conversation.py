@@ -1,7 +1,8 @@
 """The conversation around the answers: the elder-mode switch, repeating the last answer, contacts."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -22,11 +23,12 @@ VOICE_REPLIES = {
 class ActionSwitchMode(Action):
     """Elder mode on or off, and the voice's language; slots live in the tracker store, so they survive restarts."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_mode"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent in VOICE_REPLIES:
             lang, reply = VOICE_REPLIES[intent]
@@ -44,11 +46,12 @@ class ActionSwitchMode(Action):
 class ActionRepeatLast(Action):
     """再说一遍: send the assistant's last answer again, exactly as it was."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_repeat_last"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         for message in last_bot_turn(tracker.events):
             data = message.get("data") or {}
             dispatcher.utter_message(
@@ -62,10 +65,10 @@ class ActionRepeatLast(Action):
         return []
 
 
-def last_bot_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def last_bot_turn(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The bot messages of the last turn before the current question, the answer (with a source) first."""
-    turns: List[List[Dict[Text, Any]]] = []
-    current: List[Dict[Text, Any]] = []
+    turns: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
     for event in events:
         if event.get("event") == "user":
             if current:
@@ -84,11 +87,12 @@ def last_bot_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
 class ActionGiveContacts(Action):
     """打电话问: the staff-kept contacts for the conversation's topic."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_give_contacts"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
         lines = ["可以打这些电话咨询："]
         for c in contacts[:3]:
@@ -105,11 +109,12 @@ class ActionRecordFeedback(Action):
     """👍 / 👎 on an answer, kept for staff (`kb unanswered`). The channels send the answer's passage with the
     press (`/feedback_helpful{"passage_id":12}`), so a press under an older answer counts for that answer, once."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_record_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         latest = tracker.latest_message or {}
         helpful = (latest.get("intent") or {}).get("name") == "feedback_helpful"
         passage = pressed_passage(latest) or tracker.get_slot("last_passage")
@@ -120,7 +125,9 @@ class ActionRecordFeedback(Action):
         if already_rated(tracker.events, passage):
             dispatcher.utter_message(text="这条回答您已经评价过了，谢谢！")
             return []
-        question_log().record_feedback(tracker.sender_id, passage, helpful, question_answered_by(tracker.events, passage))
+        question_log().record_feedback(
+            tracker.sender_id, passage, helpful, question_answered_by(tracker.events, passage)
+        )
         if helpful:
             dispatcher.utter_message(text="谢谢您的反馈！")
         else:
@@ -131,7 +138,7 @@ class ActionRecordFeedback(Action):
         return []
 
 
-def pressed_passage(message: Dict[Text, Any]) -> int | None:
+def pressed_passage(message: dict[str, Any]) -> int | None:
     """The passage a 👍/👎 press names (the `passage_id` entity of its payload), if it names one."""
     for entity in message.get("entities") or []:
         if entity.get("entity") == "passage_id":
@@ -142,12 +149,12 @@ def pressed_passage(message: Dict[Text, Any]) -> int | None:
     return None
 
 
-def _answered_passage(event: Dict[Text, Any]) -> int | None:
-    source = (((event.get("data") or {}).get("custom") or {}).get("source") or {})
+def _answered_passage(event: dict[str, Any]) -> int | None:
+    source = ((event.get("data") or {}).get("custom") or {}).get("source") or {}
     return source.get("passage_id")
 
 
-def question_answered_by(events: List[Dict[Text, Any]], passage: int) -> str:
+def question_answered_by(events: list[dict[str, Any]], passage: int) -> str:
     """The resident's words that the latest answer from `passage` replied to ("" if none is in the tracker)."""
     question, found = "", ""
     for event in events:
@@ -159,13 +166,14 @@ def question_answered_by(events: List[Dict[Text, Any]], passage: int) -> str:
     return found
 
 
-def already_rated(events: List[Dict[Text, Any]], passage: int) -> bool:
+def already_rated(events: list[dict[str, Any]], passage: int) -> bool:
     """Whether an earlier 👍/👎 in this conversation already counted for `passage` (a double press counts once)."""
     user_events = [e for e in events if e.get("event") == "user"]
     for event in user_events[:-1]:  # the last one is this press
         parse = event.get("parse_data") or {}
-        if (parse.get("intent") or {}).get("name") in ("feedback_helpful", "feedback_not_helpful") \
-                and pressed_passage(parse) == passage:
+        if (parse.get("intent") or {}).get("name") in ("feedback_helpful", "feedback_not_helpful") and pressed_passage(
+            parse
+        ) == passage:
             return True
     return False
 
@@ -173,11 +181,12 @@ def already_rated(events: List[Dict[Text, Any]], passage: int) -> bool:
 class ActionAbout(Action):
     """Which documents the answers come from, with their dates."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_about"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         documents = knowledge_base().documents()
         lines = ["我根据这些文件回答问题："]
         lines += [f"· 《{d['title']}》（{d['source']}，{d['published']}发布）" for d in documents]

@@ -4,6 +4,7 @@ Rules: the key fact first (the clause that holds what was asked); one idea per s
 characters; the whole reply at most 60% of the standard one; names and numbers copied exactly (a long clause is
 cut only between list items or jieba words, never inside a name); a staff-written plain version wins.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,14 +59,14 @@ def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> li
     if len(clause) <= limit:
         return [clause]
     items = clause.split("、")
-    verb = _LEADING_VERB.match(items[0])
-    if verb and len(items) > 1:
-        verb = verb.group(1)
+    leading = _LEADING_VERB.match(items[0])
+    if leading and len(items) > 1:
+        verb = leading.group(1)
         keyed = [i for i in items if any(t in _plain(i) for t in key_terms)] or items[:1]
         pieces, current = [], ""
         for item in keyed:
             item = item if item.startswith(verb) else verb + item
-            joined = f"{current}、{item[len(verb):]}" if current else item
+            joined = f"{current}、{item[len(verb) :]}" if current else item
             if len(joined) <= limit:
                 current = joined
             else:
@@ -92,7 +93,7 @@ def _cut_words(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def key_clauses(text: str, key_terms: list[str], names: list[str] = ()) -> list[str]:
+def key_clauses(text: str, key_terms: list[str], names: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The passage's clauses: those naming what was asked about (`names`: 金沙路) first, then those holding the
     most key terms, ties in reading order."""
     parts = clauses(text)
@@ -114,8 +115,9 @@ def explanations(piece: str, glossary: dict[str, str], done: set[str]) -> list[s
     return lines
 
 
-def _block(clause: str, key_terms: list[str], glossary: dict[str, str], explained: set[str],
-           limit: int = MAX_SENTENCE - 1) -> tuple[list[str], set[str]]:
+def _block(
+    clause: str, key_terms: list[str], glossary: dict[str, str], explained: set[str], limit: int = MAX_SENTENCE - 1
+) -> tuple[list[str], set[str]]:
     """A clause as elder sentences, each followed by explanations of its new glossary terms."""
     block: list[str] = []
     seen = set(explained)
@@ -125,10 +127,16 @@ def _block(clause: str, key_terms: list[str], glossary: dict[str, str], explaine
     return block, seen
 
 
-def simplify_for_elders(passage: dict, key_terms: list[str], standard_length: int,
-                        contacts: list[dict], glossary: dict[str, str] | None = None,
-                        ratio: float = MAX_RATIO - 0.05, buttons: list[dict] | None = None,
-                        names: list[str] = ()) -> str:
+def simplify_for_elders(
+    passage: dict,
+    key_terms: list[str],
+    standard_length: int,
+    contacts: list[dict],
+    glossary: dict[str, str] | None = None,
+    ratio: float = MAX_RATIO - 0.05,
+    buttons: list[dict] | None = None,
+    names: list[str] | tuple[str, ...] = (),
+) -> str:
     """The elder-mode reply for a passage: at most `ratio` of `standard_length`, buttons included.
 
     `names` are what the question is about (金沙路): a clause that names one comes first.

@@ -5,10 +5,11 @@ Only a channel that can reach the resident later can follow (Telegram: the sende
 page has no way back to the resident, so it is told so and offered nothing. The Telegram relay stores the
 follow (bot/telegram/follow.py) from the `custom` part of the reply and confirms it, spoken in elder mode.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,14 +25,19 @@ OFFER_TITLE = "关注「{label}」的新消息"
 CALLBACK_LIMIT = 64
 POINTING_BACK = ("这个", "这条", "那个", "那条", "它", "刚才", "这方面", "呢条")
 # Words of asking to follow: what is left when they are taken away says whether a subject was named at all.
-ASKING_WORDS = re.compile(r"关注|订阅|帮我|麻烦|请|我想|我要|一下|提醒|通知|告诉|有新消息|有消息|有变化|有更新|"
-                          r"以后|第一时间|记得|我|的|吧|啊|呀|了|[，。！？!?、\s]")
-ONLY_TELEGRAM = ("网页上还不能关注：这里没有办法在有新消息时找到您。"
-                 "请在 Telegram 上找“西区居民助手”，问完后点“关注”按钮。")
+ASKING_WORDS = re.compile(
+    r"关注|订阅|帮我|麻烦|请|我想|我要|一下|提醒|通知|告诉|有新消息|有消息|有变化|有更新|"
+    r"以后|第一时间|记得|我|的|吧|啊|呀|了|[，。！？!?、\s]"
+)
+ONLY_TELEGRAM = (
+    "网页上还不能关注：这里没有办法在有新消息时找到您。请在 Telegram 上找“西区居民助手”，问完后点“关注”按钮。"
+)
 WHAT_TO_FOLLOW = "请告诉我想关注什么，比如：关注金沙路、关注就业招聘。"
 NOTHING_HERE = "网页上没有保存关注。对话记录和提问记录保存90天后自动删除。"
-FORGET_ON_WEB = ("网页上的对话保存90天后自动删除。要马上删除，请关闭网页并清除本网站的Cookie；"
-                 "在 Telegram 上发 /forget_me 可以马上删除全部信息。")
+FORGET_ON_WEB = (
+    "网页上的对话保存90天后自动删除。要马上删除，请关闭网页并清除本网站的Cookie；"
+    "在 Telegram 上发 /forget_me 可以马上删除全部信息。"
+)
 
 
 def reachable(sender_id: str) -> bool:
@@ -60,8 +66,10 @@ def follow_offer(sender_id: str, entities: list[str], topic: str | None) -> tupl
     if len(payload.encode()) > CALLBACK_LIMIT:
         return [], {}
     label = subject_label(kind, name)
-    return ([{"title": OFFER_TITLE.format(label=label), "payload": payload}],
-            {"follow_offer": {"kind": kind, "subject": name, "label": label}})
+    return (
+        [{"title": OFFER_TITLE.format(label=label), "payload": payload}],
+        {"follow_offer": {"kind": kind, "subject": name, "label": label}},
+    )
 
 
 def offer_for(sender_id: str, found) -> tuple[list[dict], dict]:
@@ -100,11 +108,12 @@ def find_subject(tracker: Tracker) -> tuple[str, str] | None:
 class ActionFollow(Action):
     """关注金沙路 / 取消关注金沙路: the relay stores it and confirms (spoken in elder mode)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_follow"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if not reachable(tracker.sender_id):
             dispatcher.utter_message(text=ONLY_TELEGRAM if intent == "follow" else NOTHING_HERE)
@@ -117,22 +126,30 @@ class ActionFollow(Action):
                 dispatcher.utter_message(text=WHAT_TO_FOLLOW)
             return []
         kind, name = subject
-        dispatcher.utter_message(json_message={"follow_op": {
-            "op": "unfollow" if intent == "unfollow" else "follow", "kind": kind, "subject": name,
-            "label": subject_label(kind, name), "elder": bool(tracker.get_slot("elder_mode")),
-            "voice_lang": tracker.get_slot("voice_lang") or "cmn",
-        }})
+        dispatcher.utter_message(
+            json_message={
+                "follow_op": {
+                    "op": "unfollow" if intent == "unfollow" else "follow",
+                    "kind": kind,
+                    "subject": name,
+                    "label": subject_label(kind, name),
+                    "elder": bool(tracker.get_slot("elder_mode")),
+                    "voice_lang": tracker.get_slot("voice_lang") or "cmn",
+                }
+            }
+        )
         return []
 
 
 class ActionListFollowing(Action):
     """我关注了什么: the relay lists them with a stop button each."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_list_following"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if reachable(tracker.sender_id):
             dispatcher.utter_message(json_message={"following": True})
         else:
@@ -143,11 +160,12 @@ class ActionListFollowing(Action):
 class ActionForgetMe(Action):
     """删除我的信息: the relay deletes everything stored about the resident once this turn is saved, and confirms."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_forget_me"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         if reachable(tracker.sender_id):
             dispatcher.utter_message(json_message={"forget_me": True})
         else:

@@ -3,12 +3,13 @@
 The decision itself is `knowledge.policy.decide`; this module gathers what it needs (the NLU's reading, the
 conversation's last subject), speaks the reply in the resident's mode and logs unsure questions for staff.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -46,15 +47,15 @@ class Assessment:
 
 
 class ActionAnswerFromPlan(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_from_plan"
 
     def __init__(self) -> None:
         knowledge_base()  # load jieba and the knowledge base when the server starts, not on the first question
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         message = tracker.latest_message or {}
         raw = message.get("original_text") or message.get("text") or ""
         intent = (message.get("intent") or {}).get("name")
@@ -62,8 +63,9 @@ class ActionAnswerFromPlan(Action):
         elder_mode = bool(tracker.get_slot("elder_mode"))
         kb = knowledge_base()
         loop = asyncio.get_running_loop()
-        wanted = next((e.get("value") for e in message.get("entities") or [] if e.get("entity") == PASSAGE_ENTITY),
-                      None)
+        wanted = next(
+            (e.get("value") for e in message.get("entities") or [] if e.get("entity") == PASSAGE_ENTITY), None
+        )
         if wanted is not None:
             return await self._show_passage(dispatcher, tracker, wanted, elder_mode)
         text = normalize_question(raw)
@@ -75,8 +77,15 @@ class ActionAnswerFromPlan(Action):
         ]
         try:
             found = await loop.run_in_executor(
-                None, find_answer, kb, text, intent, confidence, nlu_entities,
-                tracker.get_slot("last_topic"), tracker.get_slot("last_entity"),
+                None,
+                find_answer,
+                kb,
+                text,
+                intent,
+                confidence,
+                nlu_entities,
+                tracker.get_slot("last_topic"),
+                tracker.get_slot("last_entity"),
             )
         except FileNotFoundError as error:
             logger.error("%s", error)
@@ -88,7 +97,13 @@ class ActionAnswerFromPlan(Action):
             # Declined or answered unsurely: staff see these in `kb unanswered` and the console.
             outcome = "declined" if decision.kind == policy.DECLINE else "low_confidence"
             await loop.run_in_executor(
-                None, question_log().record, tracker.sender_id, raw, intent, confidence, outcome,
+                None,
+                question_log().record,
+                tracker.sender_id,
+                raw,
+                intent,
+                confidence,
+                outcome,
                 found.hits[0].coverage if found.hits else 0.0,
             )
         if decision.kind == policy.DECLINE:
@@ -96,9 +111,15 @@ class ActionAnswerFromPlan(Action):
             return []
         glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
         offer = follow.offer_for(tracker.sender_id, found)  # following (actions/follow.py)
-        text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
-                                            tracker.get_slot("voice_lang") or "cmn",
-                                            too_long=len(raw) > MAX_QUESTION_CHARS, follow_offer=offer)
+        text_out, buttons, custom = compose(
+            found,
+            contacts,
+            elder_mode,
+            glossary,
+            tracker.get_slot("voice_lang") or "cmn",
+            too_long=len(raw) > MAX_QUESTION_CHARS,
+            follow_offer=offer,
+        )
         dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
         best = found.hits[0]
         events = [
@@ -109,7 +130,7 @@ class ActionAnswerFromPlan(Action):
             events.append(SlotSet("last_entity", found.entities[0]))
         return events
 
-    async def _show_passage(self, dispatcher, tracker, wanted, elder_mode) -> List[Dict[Text, Any]]:
+    async def _show_passage(self, dispatcher, tracker, wanted, elder_mode) -> list[dict[str, Any]]:
         """A button of a fairly-sure reply: that passage, as a sure answer."""
         kb = knowledge_base()
         loop = asyncio.get_running_loop()
@@ -118,13 +139,19 @@ class ActionAnswerFromPlan(Action):
             dispatcher.utter_message(text=replies.passage_gone())
             return []
         hit = Hit(passage=passage, score=1.0, coverage=1.0)
-        found = Assessment([hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1],
-                           policy.Decision(policy.SURE, 1.0))
+        found = Assessment(
+            [hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1], policy.Decision(policy.SURE, 1.0)
+        )
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
         glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
-        text_out, buttons, custom = compose(found, contacts, elder_mode, glossary,
-                                            tracker.get_slot("voice_lang") or "cmn",
-                                            follow_offer=follow.offer_for(tracker.sender_id, found))
+        text_out, buttons, custom = compose(
+            found,
+            contacts,
+            elder_mode,
+            glossary,
+            tracker.get_slot("voice_lang") or "cmn",
+            follow_offer=follow.offer_for(tracker.sender_id, found),
+        )
         dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
         events = [SlotSet("last_topic", found.topic), SlotSet("last_passage", float(passage["id"]))]
         if found.entities:
@@ -139,9 +166,15 @@ def _as_int(value) -> int | None:
         return None
 
 
-def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary: dict[str, str],
-            voice_lang: str = "cmn", too_long: bool = False,
-            follow_offer: tuple[list[dict], dict] = ([], {})) -> tuple[str, list[dict], dict]:
+def compose(
+    found: Assessment,
+    contacts: list[dict],
+    elder_mode: bool,
+    glossary: dict[str, str],
+    voice_lang: str = "cmn",
+    too_long: bool = False,
+    follow_offer: tuple[list[dict], dict] = ([], {}),
+) -> tuple[str, list[dict], dict]:
     """The reply for a sure or fairly-sure decision: (text, buttons, custom), in the resident's mode.
 
     `follow_offer` (actions/follow.py): the 关注 button and its `custom` keys, last among the buttons."""
@@ -149,19 +182,26 @@ def compose(found: Assessment, contacts: list[dict], elder_mode: bool, glossary:
     best = found.hits[0]
     closest = found.decision.kind == policy.FAIRLY_SURE
     others = replies.alternatives(found.hits) if closest else []
-    standard = replies.closest_answer(found.hits, contacts) if closest else replies.standard_answer(found.hits,
-                                                                                                    contacts)
+    standard = (
+        replies.closest_answer(found.hits, contacts) if closest else replies.standard_answer(found.hits, contacts)
+    )
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
-    custom = {"source": replies.source_of(best.passage), "kind": "closest" if closest else "answer",
-              "score": best.score, "probability": round(found.decision.probability, 3), **follow_custom}
+    custom = {
+        "source": replies.source_of(best.passage),
+        "kind": "closest" if closest else "answer",
+        "score": best.score,
+        "probability": round(found.decision.probability, 3),
+        **follow_custom,
+    }
     if not elder_mode:
         return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS + follow_buttons, custom
     others = others[:1]  # big buttons: one other passage at most beside the three of elder mode
     buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS + follow_buttons
     names = [*found.names, *(m for m in best.matched if any(m in n or n in m for n in found.names))]
-    reply = elder.simplify_for_elders(best.passage, best.matched, len(standard), contacts, glossary,
-                                      buttons=buttons, names=names)
+    reply = elder.simplify_for_elders(
+        best.passage, best.matched, len(standard), contacts, glossary, buttons=buttons, names=names
+    )
     if closest:
         reply = replies.CLOSEST_ELDER + "\n" + reply
     # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
@@ -175,14 +215,20 @@ def points_back(text: str) -> bool:
     return any(w in text for w in FOLLOW_UP_WORDS)
 
 
-def assess(kb, text: str, intent: str | None, confidence: float | None, entities=(), topic: str | None = None,
-           model: policy.Model | None = None) -> Assessment:
+def assess(
+    kb,
+    text: str,
+    intent: str | None,
+    confidence: float | None,
+    entities=(),
+    topic: str | None = None,
+    model: policy.Model | None = None,
+) -> Assessment:
     """Search the plan for `text` and decide (policy.decide) what to do with the best passage."""
     own = kb.analyze(text)
     query = kb.with_entities(own, entities)
     topic = topic or policy.TOPIC_INTENTS.get(intent or "")
-    hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2,
-                     query=query)
+    hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2, query=query)
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
     if entities and not any(g.is_content for g in own.groups):
         # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
@@ -193,8 +239,9 @@ def assess(kb, text: str, intent: str | None, confidence: float | None, entities
     return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values, names)
 
 
-def find_answer(kb, text, intent, confidence, nlu_entities, last_topic, last_entity,
-                model: policy.Model | None = None) -> Assessment:
+def find_answer(
+    kb, text, intent, confidence, nlu_entities, last_topic, last_entity, model: policy.Model | None = None
+) -> Assessment:
     """Assess `text` alone and, for a question with no entity of its own, in the conversation's context.
 
     The NLU's entities are added to those the knowledge base finds itself (so a road staff added today is
@@ -205,10 +252,18 @@ def find_answer(kb, text, intent, confidence, nlu_entities, last_topic, last_ent
     if alone.entities or not last_entity:
         return alone
     if points_back(text) or alone.decision.kind != policy.SURE:
-        in_context = assess(kb, text, intent, confidence, [*nlu_entities, last_entity],
-                            topic=policy.TOPIC_INTENTS.get(intent or "") or last_topic, model=model)
+        in_context = assess(
+            kb,
+            text,
+            intent,
+            confidence,
+            [*nlu_entities, last_entity],
+            topic=policy.TOPIC_INTENTS.get(intent or "") or last_topic,
+            model=model,
+        )
         if _RANK[in_context.decision.kind] > _RANK[alone.decision.kind] or (
-                points_back(text) and in_context.decision.kind != policy.DECLINE):
+            points_back(text) and in_context.decision.kind != policy.DECLINE
+        ):
             in_context.entities = [last_entity]
             return in_context
     return alone

@@ -1,4 +1,5 @@
 """The words the assistant says: answers from the plan, honest declines, and their source lines."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -105,8 +106,7 @@ def passage_title(passage: dict, limit: int = BUTTON_TITLE_CHARS) -> str:
 def alternative_buttons(passages: list[dict], elder: bool = False) -> list[dict]:
     """Buttons that show another passage (within Telegram's 64 bytes of callback data)."""
     prefix = "" if elder else ALTERNATIVES_INTRO
-    return [{"title": prefix + passage_title(p), "payload": f'/ask_plan{{"passage_id":"{p["id"]}"}}'}
-            for p in passages]
+    return [{"title": prefix + passage_title(p), "payload": f'/ask_plan{{"passage_id":"{p["id"]}"}}'} for p in passages]
 
 
 def passage_gone() -> str:

@@ -1,4 +1,5 @@
 """The action server's long-lived resources, opened once at startup and shared by every action."""
+
 from __future__ import annotations
 
 import functools

@@ -6,6 +6,7 @@
 Prints score.py's report (answered, declined, elder mode, latency p50/p95) and writes it to
 benchmarks/results/eval-<date>.txt. The questions are for measuring only: never train on them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ SCORE = ROOT.parent / "shared" / "eval" / "score.py"
 
 
 def run_score(url: str, extra: list[str]) -> str:
-    result = subprocess.run([sys.executable, str(SCORE), "--url", url, *extra],
-                            capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(
+        [sys.executable, str(SCORE), "--url", url, *extra], capture_output=True, text=True, timeout=1800
+    )
     return result.stdout + result.stderr
 
 

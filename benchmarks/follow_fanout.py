@@ -10,6 +10,7 @@ staff change about 金沙路 the way `kb add` does (the change, then queueing th
 before the commit, until the stand-in has received the last follower's message. Reports the median and worst
 time, the send rate, 429s answered, and the relay's peak memory. Writes benchmarks/results/follow-fanout.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,14 +55,29 @@ async def run(args) -> dict:
             follows.follow(db, FIRST_CHAT + i, Subject("entity", "金沙路"), elder=i < elders)
         api = LimitedBotApiStandIn()
         await api.start()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_TOKEN": "4242:BENCH", "TELEGRAM_BASE_URL": api.base_url,
-               "RASA_URL": "http://127.0.0.1:9", "WESTBOT_KB": str(kb_path), "WESTBOT_FOLLOWS": str(follows_path),
-               "WESTBOT_QUIET_HOURS": "", "WESTBOT_FOLLOW_SEND_RATE": str(args.rate),
-               "WESTBOT_VOICE_CACHE": str(work / "voice"), "WESTBOT_QUESTIONS": str(work / "q.db"),
-               "WESTBOT_TRACKERS": str(work / "t.db")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_TOKEN": "4242:BENCH",
+            "TELEGRAM_BASE_URL": api.base_url,
+            "RASA_URL": "http://127.0.0.1:9",
+            "WESTBOT_KB": str(kb_path),
+            "WESTBOT_FOLLOWS": str(follows_path),
+            "WESTBOT_QUIET_HOURS": "",
+            "WESTBOT_FOLLOW_SEND_RATE": str(args.rate),
+            "WESTBOT_VOICE_CACHE": str(work / "voice"),
+            "WESTBOT_QUESTIONS": str(work / "q.db"),
+            "WESTBOT_TRACKERS": str(work / "t.db"),
+        }
         log = open(work / "relay.log", "ab")
-        relay = subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=ROOT, env=env, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "bot.telegram"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         kb = store.open_for_writing(kb_path)
         times, first_times, queued_times, limited = [], [], [], []
         segment.init_jieba(get_settings().jieba_dict_dir, work / "cache")  # warm, as a staff console process is
@@ -72,8 +88,13 @@ async def run(args) -> dict:
                 api.delivered.clear()
                 api.too_many = 0
                 start = time.monotonic()
-                pid = staff.add_passage(kb, topic="roads", entities=["金沙路"], by="bench",
-                                        text=f"金沙路第{round_no + 1}段施工通知：本周夜间施工，请绕行。")
+                pid = staff.add_passage(
+                    kb,
+                    topic="roads",
+                    entities=["金沙路"],
+                    by="bench",
+                    text=f"金沙路第{round_no + 1}段施工通知：本周夜间施工，请绕行。",
+                )
                 told = follows.notify_change(kb, db, follows.latest_change(kb, "passages", pid))
                 assert told == args.followers, told
                 queued_times.append(time.monotonic() - start)
@@ -81,17 +102,27 @@ async def run(args) -> dict:
                 times.append(api.delivered[-1][0] - start)
                 first_times.append(api.delivered[0][0] - start)
                 limited.append(api.too_many)
-                print(f"round {round_no + 1}: last of {args.followers} followers after {times[-1]:.1f} s "
-                      f"(first after {first_times[-1]:.2f} s, {expected} messages, {api.too_many} answered 429)",
-                      flush=True)
+                print(
+                    f"round {round_no + 1}: last of {args.followers} followers after {times[-1]:.1f} s "
+                    f"(first after {first_times[-1]:.2f} s, {expected} messages, {api.too_many} answered 429)",
+                    flush=True,
+                )
             rss = peak_rss_mb(relay.pid)
             size = follows_path.stat().st_size / 1024 / 1024
         finally:
             os.killpg(relay.pid, signal.SIGTERM)
             relay.wait(30)
             await api.stop()
-        return {"times": times, "first": first_times, "queued": queued_times, "limited": limited, "rss": rss, "size": size,
-                "expected": expected, "elders": elders}
+        return {
+            "times": times,
+            "first": first_times,
+            "queued": queued_times,
+            "limited": limited,
+            "rss": rss,
+            "size": size,
+            "expected": expected,
+            "elders": elders,
+        }
 
 
 def main() -> None:
@@ -112,7 +143,7 @@ def main() -> None:
         "",
         f"- {args.followers} followers of 金沙路, {result['elders']} in elder mode (text, then voice a second later): "
         f"{result['expected']} messages per change",
-        f"- Bot API stand-in with Telegram's limits: 30 messages/s overall, 1/s per chat, 429 beyond",
+        "- Bot API stand-in with Telegram's limits: 30 messages/s overall, 1/s per chat, 429 beyond",
         f"- the relay sends at most {args.rate:g} messages/s (WESTBOT_FOLLOW_SEND_RATE), leaving room for answers",
         "",
         "| round | change committed and queued | first follower reached | last follower reached | 429s |",

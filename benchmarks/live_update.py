@@ -7,6 +7,7 @@ then for each round adds a passage about a new road with the staff library (as `
 REST until the answer quotes it. Prints the median and worst time from the commit to that answer, and how many
 rounds were answered by the very first question. Writes benchmarks/results/live_update.txt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,13 @@ def main() -> None:
             delays, first_try = [], 0
             for i in range(args.rounds):
                 road = f"测试{NUMERALS[i % 10]}{i}号路"
-                staff.add_passage(db, topic="roads", entities=[f"road:{road}"],
-                                  text=f"{road}将于2027年{i % 12 + 1}月开工建设。", by="benchmark")
+                staff.add_passage(
+                    db,
+                    topic="roads",
+                    entities=[f"road:{road}"],
+                    text=f"{road}将于2027年{i % 12 + 1}月开工建设。",
+                    by="benchmark",
+                )
                 saved = time.perf_counter()
                 for attempt in range(100):  # noqa: B007 (read after the loop)
                     reply = " ".join(m.get("text") or "" for m in servers.say(f"live-{i}", f"{road}什么时候开工"))
@@ -56,9 +62,11 @@ def main() -> None:
                 first_try += attempt == 0
         finally:
             servers.stop()
-    report = (f"update to live answer over {args.rounds} rounds: median {statistics.median(delays):.0f} ms, "
-              f"worst {max(delays):.0f} ms; answered by the first question after the change: "
-              f"{first_try}/{args.rounds}")
+    report = (
+        f"update to live answer over {args.rounds} rounds: median {statistics.median(delays):.0f} ms, "
+        f"worst {max(delays):.0f} ms; answered by the first question after the change: "
+        f"{first_try}/{args.rounds}"
+    )
     print(report)
     out = ROOT / "benchmarks" / "results" / "live_update.txt"
     out.write_text(report + "\n", encoding="utf-8")

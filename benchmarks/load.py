@@ -12,6 +12,7 @@ ratios; writes benchmarks/results/load.md (or --out). Every request goes to 127.
 The machine's speed drifts from minute to minute, so each level alternates between the two bots in --rounds
 turns (three of 10 s each by default) and pools each bot's answers, rather than measuring one after the other.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -107,8 +108,9 @@ def memory_mb(pid: int) -> float:
     return total / 1024
 
 
-async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list,
-                   pause: float = 0.0):
+async def resident(
+    client: httpx.AsyncClient, url: str, n: int, script: list[str], stop: float, results: list, pause: float = 0.0
+):
     reading = random.Random(n)
     if pause:
         await asyncio.sleep(pause * reading.random())  # people arrive one by one, not all in the same millisecond
@@ -120,8 +122,9 @@ async def resident(client: httpx.AsyncClient, url: str, n: int, script: list[str
         message = script[turn % len(script)]
         started = time.perf_counter()
         try:
-            response = await client.post(f"{url}/webhooks/rest/webhook",
-                                         json={"sender": f"load-{n}-{turn // len(script)}", "message": message})
+            response = await client.post(
+                f"{url}/webhooks/rest/webhook", json={"sender": f"load-{n}-{turn // len(script)}", "message": message}
+            )
             ok = response.status_code == 200 and bool(response.json())
         except (httpx.HTTPError, ValueError):
             ok = False
@@ -135,8 +138,9 @@ async def measure(url: str, level: int, duration: float, scripts: list[list[str]
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         stop = time.monotonic() + duration
         started = time.monotonic()
-        await asyncio.gather(*(resident(client, url, n, scripts[n % len(scripts)], stop, results, pause)
-                               for n in range(level)))
+        await asyncio.gather(
+            *(resident(client, url, n, scripts[n % len(scripts)], stop, results, pause) for n in range(level))
+        )
         elapsed = time.monotonic() - started
     return {"results": results, "elapsed": elapsed}
 
@@ -147,9 +151,14 @@ def summarize(turns: list[dict]) -> dict:
     elapsed = sum(turn["elapsed"] for turn in turns)
     latencies = sorted(ms for ms, ok in results if ok)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")  # noqa: E731
-    return {"requests": len(results), "errors": sum(1 for _, ok in results if not ok),
-            "p50": statistics.median(latencies) if latencies else float("nan"), "p95": pick(0.95), "p99": pick(0.99),
-            "throughput": len(results) / elapsed}
+    return {
+        "requests": len(results),
+        "errors": sum(1 for _, ok in results if not ok),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": pick(0.95),
+        "p99": pick(0.99),
+        "throughput": len(results) / elapsed,
+    }
 
 
 def start_trivial(work: Path) -> tuple[subprocess.Popen, str]:
@@ -159,13 +168,22 @@ def start_trivial(work: Path) -> tuple[subprocess.Popen, str]:
     (project / "domain.yml").write_text(TRIVIAL_DOMAIN, encoding="utf-8")
     (project / "data" / "nlu.yml").write_text(TRIVIAL_DATA, encoding="utf-8")
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
-    subprocess.run([RASA, "train", "--out", "models", "--fixed-model-name", "trivial"], cwd=project, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [RASA, "train", "--out", "models", "--fixed-model-name", "trivial"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    process = subprocess.Popen([RASA, "run", "--model", "models/trivial.tar.gz", "--port", str(port),
-                                "--interface", "127.0.0.1"], cwd=project, env=env,
-                               stdout=open(work / "trivial.log", "ab"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [RASA, "run", "--model", "models/trivial.tar.gz", "--port", str(port), "--interface", "127.0.0.1"],
+        cwd=project,
+        env=env,
+        stdout=open(work / "trivial.log", "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(url + "/", 240, process)
     return process, url
@@ -198,24 +216,37 @@ def main() -> None:
                     ours.append(asyncio.run(measure(servers.url, level, turn, CONVERSATIONS, args.pause)))
                     floor.append(asyncio.run(measure(trivial_url, level, turn, [["你好", "再见"]], args.pause)))
                 rows.append((level, summarize(ours), summarize(floor)))
-            memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid),
-                      "trivial rasa": memory_mb(trivial.pid)}
+            memory = {
+                "rasa": memory_mb(servers.rasa.pid),
+                "action server": memory_mb(servers.actions.pid),
+                "trivial rasa": memory_mb(trivial.pid),
+            }
         finally:
             servers.stop()
             if trivial:
                 Servers._stop(trivial)
     command = " ".join(["python benchmarks/load.py", *sys.argv[1:]])
-    how = (f"each resident reads an answer for {args.pause:g} s on average before the next message" if args.pause
-           else "each resident sends the next message as soon as the answer comes (always one in flight)")
-    lines = [f"# Load: {args.duration:.0f} s at each level for each bot, in {args.rounds} alternating turns; "
-             "simulated residents through REST on 127.0.0.1",
-             "", f"Command: `{command}`: {how}. Cold start of our two servers: {cold_start:.0f} s.", "",
-             "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
-             " p50 ratio | p95 ratio |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    how = (
+        f"each resident reads an answer for {args.pause:g} s on average before the next message"
+        if args.pause
+        else "each resident sends the next message as soon as the answer comes (always one in flight)"
+    )
+    lines = [
+        f"# Load: {args.duration:.0f} s at each level for each bot, in {args.rounds} alternating turns; "
+        "simulated residents through REST on 127.0.0.1",
+        "",
+        f"Command: `{command}`: {how}. Cold start of our two servers: {cold_start:.0f} s.",
+        "",
+        "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
+        " p50 ratio | p95 ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for level, ours, floor in rows:
-        lines.append(f"| {level} | {ours['requests']} | {ours['errors']} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
-                     f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['p50']:.0f} | {floor['p95']:.0f} | "
-                     f"{ours['p50'] / floor['p50']:.2f} | {ours['p95'] / floor['p95']:.2f} |")
+        lines.append(
+            f"| {level} | {ours['requests']} | {ours['errors']} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
+            f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['p50']:.0f} | {floor['p95']:.0f} | "
+            f"{ours['p50'] / floor['p50']:.2f} | {ours['p95'] / floor['p95']:.2f} |"
+        )
     lines += ["", "Memory (resident): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]
     report = "\n".join(lines) + "\n"
     print(report)

@@ -12,6 +12,7 @@ Prints the median answer time per block of 50 messages, for the returning reside
 same questions just after (the machine's speed drifts, so that is the fair comparison); writes
 benchmarks/results/long-conversation.md (or --out). Everything runs on 127.0.0.1, one message at a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,16 @@ sys.path.insert(0, str(ROOT))
 from knowledge.settings import get_settings  # noqa: E402
 from tests.servers import Servers, running_bot  # noqa: E402
 
-QUESTIONS = ["老人家去边度食饭？", "找工作", "有没有招聘会", "粤信路会改造吗", "那个什么时候修好？", "金沙路呢",
-             "固定资产投资增长多少", "谢谢"]
+QUESTIONS = [
+    "老人家去边度食饭？",
+    "找工作",
+    "有没有招聘会",
+    "粤信路会改造吗",
+    "那个什么时候修好？",
+    "金沙路呢",
+    "固定资产投资增长多少",
+    "谢谢",
+]
 BLOCK = 50
 
 
@@ -69,14 +78,23 @@ def main() -> None:
         returning = timed(servers, "returning", BLOCK, start=args.messages)
         fresh = timed(servers, "new", BLOCK, start=args.messages)  # the same questions, just after
     command = " ".join(["python benchmarks/long_conversation.py", *sys.argv[1:]])
-    lines = ["# One resident's conversation: answer time by its length", "", f"Command: `{command}`: one message "
-             "at a time through REST on 127.0.0.1; medians per block of messages.", "",
-             "| messages | median ms |", "| --- | --- |"]
+    lines = [
+        "# One resident's conversation: answer time by its length",
+        "",
+        f"Command: `{command}`: one message at a time through REST on 127.0.0.1; medians per block of messages.",
+        "",
+        "| messages | median ms |",
+        "| --- | --- |",
+    ]
     for start in range(0, len(times), BLOCK):
-        lines.append(f"| {start + 1}-{start + len(times[start:start + BLOCK])} in one session | "
-                     f"{statistics.median(times[start:start + BLOCK]):.0f} |")
-    lines.append(f"| 1-{BLOCK} after two hours of silence ({events} earlier events kept, new session; the first "
-                 f"{returning[0]:.0f} ms) | {statistics.median(returning):.0f} |")
+        lines.append(
+            f"| {start + 1}-{start + len(times[start : start + BLOCK])} in one session | "
+            f"{statistics.median(times[start : start + BLOCK]):.0f} |"
+        )
+    lines.append(
+        f"| 1-{BLOCK} after two hours of silence ({events} earlier events kept, new session; the first "
+        f"{returning[0]:.0f} ms) | {statistics.median(returning):.0f} |"
+    )
     lines.append(f"| 1-{BLOCK} of a new resident, the same questions just after | {statistics.median(fresh):.0f} |")
     report = "\n".join(lines) + "\n"
     print(report)

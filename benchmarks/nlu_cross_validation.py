@@ -11,6 +11,7 @@ that still keeps 99% of the correct predictions above it.
 Rasa draws the folds at random (scikit-learn's StratifiedKFold with no seed), so one run differs from the next by
 about ±0.005; the seed is set in numpy's global generator, which that draw uses, so each figure can be repeated.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "nlu-cross-validation"
 KEEP_CORRECT = 0.99
 # Rasa's command line, with numpy's global generator seeded first (see the docstring).
-SEEDED_RASA = ("import sys, numpy; numpy.random.seed(int(sys.argv[1])); sys.argv = ['rasa'] + sys.argv[2:]; "
-               "from rasa.__main__ import main; main()")
+SEEDED_RASA = (
+    "import sys, numpy; numpy.random.seed(int(sys.argv[1])); sys.argv = ['rasa'] + sys.argv[2:]; "
+    "from rasa.__main__ import main; main()"
+)
 
 
 def main() -> None:
@@ -51,16 +54,41 @@ def main() -> None:
         for seed in reversed(args.seeds):  # the first seed last, so its reports are the ones kept
             if out.exists():
                 shutil.rmtree(out)
-            subprocess.run([sys.executable, "-c", SEEDED_RASA, str(seed), "test", "nlu", "--nlu", data,
-                            "--config", args.config, "--cross-validation", "--folds", str(args.folds),
-                            "--successes", "--no-plot", "--out", str(out)], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    SEEDED_RASA,
+                    str(seed),
+                    "test",
+                    "nlu",
+                    "--nlu",
+                    data,
+                    "--config",
+                    args.config,
+                    "--cross-validation",
+                    "--folds",
+                    str(args.folds),
+                    "--successes",
+                    "--no-plot",
+                    "--out",
+                    str(out),
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             result = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
             macro[seed] = result["macro avg"]["f1-score"]
         minutes = (time.perf_counter() - started) / 60 / len(args.seeds)
     report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
-    errors = json.loads((out / "intent_errors.json").read_text(encoding="utf-8")) \
-        if (out / "intent_errors.json").exists() else []
+    errors = (
+        json.loads((out / "intent_errors.json").read_text(encoding="utf-8"))
+        if (out / "intent_errors.json").exists()
+        else []
+    )
     successes = json.loads((out / "intent_successes.json").read_text(encoding="utf-8"))
     correct = sorted(s["intent_prediction"]["confidence"] for s in successes)
     threshold = correct[int((1 - KEEP_CORRECT) * len(correct))] if correct else 0.0
@@ -86,8 +114,9 @@ def main() -> None:
     ]
     for name, row in sorted(report.items()):
         if isinstance(row, dict) and "support" in row and name not in ("macro avg", "weighted avg", "micro avg"):
-            lines.append(f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1-score']:.2f} | "
-                         f"{row['support']} |")
+            lines.append(
+                f"| {name} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1-score']:.2f} | {row['support']} |"
+            )
     lines += ["", "Confusions (true intent -> predicted: count, with the examples):", ""]
     for (true, predicted), count in confusion.most_common():
         examples = [e["text"] for e in errors if e["intent"] == true and e["intent_prediction"]["name"] == predicted]

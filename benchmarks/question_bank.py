@@ -11,6 +11,7 @@ fold it is scored on: for fold k it is fitted on the other four, and its thresho
 97% of their decline questions declined). Folds 0-2 are for development; folds 3-4 are the held-out report and
 their failures are never listed for tuning. The NLU is trained on nlu/data only, never on the bank.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -87,8 +87,7 @@ def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
         started = time.perf_counter()
         found = assess(kb, text, intent, confidence, entities)
         elapsed = time.perf_counter() - started
-        rows.append({"item": item, "found": found, "features": found.features, "intent": intent,
-                     "seconds": elapsed})
+        rows.append({"item": item, "found": found, "features": found.features, "intent": intent, "seconds": elapsed})
     return rows
 
 
@@ -99,8 +98,10 @@ def label(row: dict) -> int:
     if item["expect"] != "answer" or not hits:
         return 0
     text = hits[0].passage["text"]
-    return int(hits[0].passage["id"] in item["passages"]
-               or all(any(alt in text for alt in group) for group in item.get("any") or [[None]]))
+    return int(
+        hits[0].passage["id"] in item["passages"]
+        or all(any(alt in text for alt in group) for group in item.get("any") or [[None]])
+    )
 
 
 def fit(rows: list[dict]):
@@ -114,8 +115,9 @@ def fit(rows: list[dict]):
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=C, max_iter=2000).fit((x - mean) / scale, y)
-    draft = policy.Model(policy.FEATURE_NAMES, tuple(mean), tuple(scale), tuple(model.coef_[0]),
-                         float(model.intercept_[0]), 1.0, 1.0)
+    draft = policy.Model(
+        policy.FEATURE_NAMES, tuple(mean), tuple(scale), tuple(model.coef_[0]), float(model.intercept_[0]), 1.0, 1.0
+    )
     p = np.array([draft.probability(r["features"]) for r in rows])
     declines = np.array([r["item"]["expect"] == "decline" for r in rows])
     fairly_sure = float(np.quantile(p[declines], DECLINE_QUANTILE)) + 1e-6
@@ -125,8 +127,9 @@ def fit(rows: list[dict]):
         if chosen.sum() and y[chosen].mean() >= SURE_PRECISION:
             sure = float(t)
             break
-    return policy.Model(draft.names, draft.mean, draft.scale, draft.coef, draft.intercept,
-                        max(sure, fairly_sure), fairly_sure)
+    return policy.Model(
+        draft.names, draft.mean, draft.scale, draft.coef, draft.intercept, max(sure, fairly_sure), fairly_sure
+    )
 
 
 def judge(row: dict, model) -> dict:
@@ -144,8 +147,7 @@ def judge(row: dict, model) -> dict:
     text, _buttons, custom = compose(decided, [], False, {})
     passage = custom["source"]["passage_id"]
     keywords = all(any(alt in text for alt in group) for group in item.get("any") or [])
-    outcome.update(source=True, passage=passage, right_passage=passage in item.get("passages", []),
-                   keywords=keywords)
+    outcome.update(source=True, passage=passage, right_passage=passage in item.get("passages", []), keywords=keywords)
     return outcome
 
 
@@ -173,8 +175,10 @@ def summarize(rows: list[dict], judged: list[dict], folds: tuple[int, ...]) -> d
             out["right_passage"] = round(sum(j["right_passage"] for _, j in ans) / len(ans), 4)
             out["sure"] = round(sum(j["kind"] == "sure" for _, j in ans) / len(ans), 4)
             out["retrieval_top1"] = round(
-                sum(bool(r["found"].hits) and r["found"].hits[0].passage["id"] in r["item"]["passages"]
-                    for r, _ in ans) / len(ans), 4)
+                sum(bool(r["found"].hits) and r["found"].hits[0].passage["id"] in r["item"]["passages"] for r, _ in ans)
+                / len(ans),
+                4,
+            )
             out["retrieval_answers"] = round(sum(label(r) for r, _ in ans) / len(ans), 4)
         if dec:
             out["declined"] = round(sum(not j["source"] for _, j in dec) / len(dec), 4)
@@ -183,8 +187,10 @@ def summarize(rows: list[dict], judged: list[dict], folds: tuple[int, ...]) -> d
     summary = rates(answerable, declines)
     by_category = {}
     for category in sorted({r["item"]["category"] for r, _ in pairs}):
-        by_category[category] = rates([p for p in answerable if p[0]["item"]["category"] == category],
-                                      [p for p in declines if p[0]["item"]["category"] == category])
+        by_category[category] = rates(
+            [p for p in answerable if p[0]["item"]["category"] == category],
+            [p for p in declines if p[0]["item"]["category"] == category],
+        )
     for style in sorted({r["item"].get("style") for r, _ in declines if r["item"].get("style")}):
         by_category[f"decline:{style}"] = rates([], [p for p in declines if p[0]["item"].get("style") == style])
     summary["by_category"] = by_category
@@ -200,9 +206,14 @@ def curve(rows: list[dict], judged: list[dict], folds: tuple[int, ...]) -> list[
         right = sum(label(r) for r, _ in chosen)
         relevant = sum(label(r) for r, _ in pairs)
         declines = [j for r, j in pairs if r["item"]["expect"] == "decline"]
-        points.append({"threshold": round(t, 2), "precision": round(right / len(chosen), 4) if chosen else 1.0,
-                       "recall": round(right / relevant, 4) if relevant else 0.0,
-                       "declined": round(sum(j["probability"] < t for j in declines) / len(declines), 4)})
+        points.append(
+            {
+                "threshold": round(t, 2),
+                "precision": round(right / len(chosen), 4) if chosen else 1.0,
+                "recall": round(right / relevant, 4) if relevant else 0.0,
+                "declined": round(sum(j["probability"] < t for j in declines) / len(declines), 4),
+            }
+        )
     return points
 
 
@@ -222,21 +233,38 @@ def write_report(report: dict, out: Path) -> None:
     ]
     for name in ("heldout", "development", "all_folds"):
         s = report[name]
-        lines.append(f"| {name} | {s['n_answerable']} | {s['answered']:.3f} | {s['right_passage']:.3f} | "
-                     f"{s['sure']:.3f} | {s['retrieval_top1']:.3f} | {s['n_decline']} | {s['declined']:.3f} |")
-    lines += ["", "Held-out, by category:", "", "| category | n | answered | right passage | declined |",
-              "| --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| {name} | {s['n_answerable']} | {s['answered']:.3f} | {s['right_passage']:.3f} | "
+            f"{s['sure']:.3f} | {s['retrieval_top1']:.3f} | {s['n_decline']} | {s['declined']:.3f} |"
+        )
+    lines += [
+        "",
+        "Held-out, by category:",
+        "",
+        "| category | n | answered | right passage | declined |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for category, s in h["by_category"].items():
         n = s["n_answerable"] or s["n_decline"]
-        lines.append(f"| {category} | {n} | {s.get('answered', '')} | {s.get('right_passage', '')} | "
-                     f"{s.get('declined', '')} |")
-    lines += ["", "Held-out precision/recall of answering by threshold on the cross-validated probability "
-              "(precision: the best passage is a labelled one):", "",
-              "| threshold | precision | recall | decline questions declined |", "| --- | --- | --- | --- |"]
+        lines.append(
+            f"| {category} | {n} | {s.get('answered', '')} | {s.get('right_passage', '')} | {s.get('declined', '')} |"
+        )
+    lines += [
+        "",
+        "Held-out precision/recall of answering by threshold on the cross-validated probability "
+        "(precision: the best passage is a labelled one):",
+        "",
+        "| threshold | precision | recall | decline questions declined |",
+        "| --- | --- | --- | --- |",
+    ]
     for point in report["curve"]:
         lines.append(f"| {point['threshold']} | {point['precision']} | {point['recall']} | {point['declined']} |")
-    lines += ["", f"Search time per question (in process): median {report['search_ms_median']} ms, "
-              f"p95 {report['search_ms_p95']} ms.", ""]
+    lines += [
+        "",
+        f"Search time per question (in process): median {report['search_ms_median']} ms, "
+        f"p95 {report['search_ms_p95']} ms.",
+        "",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -246,14 +274,16 @@ def show_failures(rows, judged, folds) -> None:
         if item["fold"] not in folds:
             continue
         wrong = (item["expect"] == "answer" and not (j["source"] and j["keywords"])) or (
-            item["expect"] == "decline" and j["source"])
+            item["expect"] == "decline" and j["source"]
+        )
         if not wrong:
             continue
         hits = r["found"].hits
         top = hits[0].passage["id"] if hits else None
-        print(f"[{item['expect']}/{item['category']}] {item['q']}  -> {j['kind']} p={j['probability']:.2f} "
-              f"top={top} want={item.get('passages')} intent={r['intent']} cov={r['features']['coverage']:.2f}"
-              )
+        print(
+            f"[{item['expect']}/{item['category']}] {item['q']}  -> {j['kind']} p={j['probability']:.2f} "
+            f"top={top} want={item.get('passages')} intent={r['intent']} cov={r['features']['coverage']:.2f}"
+        )
 
 
 # Each step of reading a question, and how to leave it out, for `--steps`.
@@ -277,9 +307,11 @@ def without(step: str):
         "cilin": [mock.patch.object(lexicon, "synonym_map", lambda vocabulary: {})],
         "homophones": [mock.patch.object(lexicon, "homophone_map", lambda vocabulary: {})],
         "focus": [mock.patch.object(lexicon, "focus_start", lambda text: 0)],
-        "asks": [mock.patch.object(lexicon, "asks_for", lambda text: set()),
-                 mock.patch.object(lexicon, "other_years", lambda text, years: False),
-                 mock.patch.object(lexicon, "other_place", lambda text, passage: False)],
+        "asks": [
+            mock.patch.object(lexicon, "asks_for", lambda text: set()),
+            mock.patch.object(lexicon, "other_years", lambda text, years: False),
+            mock.patch.object(lexicon, "other_place", lambda text, passage: False),
+        ],
     }[step]
     from contextlib import ExitStack
 
@@ -307,22 +339,33 @@ def measure_steps(bank, parses, work: Path) -> list[dict]:
         finally:
             if context:
                 context.__exit__(None, None, None)
-        results.append({"without": step, "heldout": summarize(rows, judged, HELD_OUT),
-                        "development": summarize(rows, judged, DEVELOPMENT)})
+        results.append(
+            {
+                "without": step,
+                "heldout": summarize(rows, judged, HELD_OUT),
+                "development": summarize(rows, judged, DEVELOPMENT),
+            }
+        )
     return results
 
 
 def write_steps(results: list[dict], out: Path) -> None:
-    lines = ["# Each step's effect on the question bank", "",
-             "`python benchmarks/question_bank.py --steps`: the whole pipeline, then each step left out in turn "
-             "(the answerability model refitted by cross-validation each time).", "",
-             "| reading | held-out answered | right passage | declined | development answered | declined |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Each step's effect on the question bank",
+        "",
+        "`python benchmarks/question_bank.py --steps`: the whole pipeline, then each step left out in turn "
+        "(the answerability model refitted by cross-validation each time).",
+        "",
+        "| reading | held-out answered | right passage | declined | development answered | declined |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for r in results:
         h, d = r["heldout"], r["development"]
         name = "every step" if r["without"] is None else f"without {STEPS[r['without']]}"
-        lines.append(f"| {name} | {h['answered']:.3f} | {h['right_passage']:.3f} | {h['declined']:.3f} | "
-                     f"{d['answered']:.3f} | {d['declined']:.3f} |")
+        lines.append(
+            f"| {name} | {h['answered']:.3f} | {h['right_passage']:.3f} | {h['declined']:.3f} | "
+            f"{d['answered']:.3f} | {d['declined']:.3f} |"
+        )
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -366,20 +409,30 @@ def main() -> None:
         }
         write_report(report, Path(args.out))
         h = report["heldout"]
-        print(f"held-out: answered {h['answered']:.3f}, right passage {h['right_passage']:.3f}, "
-              f"declined {h['declined']:.3f} ({h['n_answerable']} answerable, {h['n_decline']} decline)")
+        print(
+            f"held-out: answered {h['answered']:.3f}, right passage {h['right_passage']:.3f}, "
+            f"declined {h['declined']:.3f} ({h['n_answerable']} answerable, {h['n_decline']} decline)"
+        )
         d = report["development"]
-        print(f"development: answered {d['answered']:.3f}, right passage {d['right_passage']:.3f}, "
-              f"declined {d['declined']:.3f}")
+        print(
+            f"development: answered {d['answered']:.3f}, right passage {d['right_passage']:.3f}, "
+            f"declined {d['declined']:.3f}"
+        )
         if args.fit:
             from knowledge import policy
 
             model = fit(rows)
-            policy.MODEL_PATH.write_text(model.to_json(
-                fitted_on=f"benchmarks/data/question_bank.yml, all {len(bank)} questions, {report['date']}",
-                features_from="knowledge.policy.features"), encoding="utf-8")
-            print(f"wrote {policy.MODEL_PATH.relative_to(ROOT)}: sure >= {model.sure:.3f}, "
-                  f"fairly sure >= {model.fairly_sure:.3f}")
+            policy.MODEL_PATH.write_text(
+                model.to_json(
+                    fitted_on=f"benchmarks/data/question_bank.yml, all {len(bank)} questions, {report['date']}",
+                    features_from="knowledge.policy.features",
+                ),
+                encoding="utf-8",
+            )
+            print(
+                f"wrote {policy.MODEL_PATH.relative_to(ROOT)}: sure >= {model.sure:.3f}, "
+                f"fairly sure >= {model.fairly_sure:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ False matches: the NLU training examples and a set of everyday questions the pla
 through the matcher; every "correction" there is listed, and the target is none.
 Writes benchmarks/results/soundalike.txt.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,12 +27,42 @@ from knowledge.settings import get_settings  # noqa: E402
 from knowledge.text import normalize_question  # noqa: E402
 
 EVERYDAY = [
-    "今天天气怎么样", "明天会下雨吗", "附近有什么好吃的", "去广州怎么坐车", "高铁票怎么买", "手机坏了去哪修",
-    "比特币价格", "广州塔门票多少钱", "怎么煲汤好喝", "给我讲个笑话", "股票会涨吗", "电费怎么交",
-    "社保卡怎么办", "护照去哪里办", "小孩打疫苗", "医院怎么挂号", "金山路在哪里", "月亮几点出来",
-    "长城有多长", "中山到珠海多远", "家里水管爆了", "快递什么时候到", "超市几点关门", "我想学游泳",
-    "猫不吃饭怎么办", "周末去哪里玩", "今晚吃什么", "银行几点开门", "宽带怎么装", "停车场收费标准",
-    "老师布置的作业", "菜市场在哪里", "公园几点开门", "图书馆开放时间", "游泳池开了吗", "跑步机推荐",
+    "今天天气怎么样",
+    "明天会下雨吗",
+    "附近有什么好吃的",
+    "去广州怎么坐车",
+    "高铁票怎么买",
+    "手机坏了去哪修",
+    "比特币价格",
+    "广州塔门票多少钱",
+    "怎么煲汤好喝",
+    "给我讲个笑话",
+    "股票会涨吗",
+    "电费怎么交",
+    "社保卡怎么办",
+    "护照去哪里办",
+    "小孩打疫苗",
+    "医院怎么挂号",
+    "金山路在哪里",
+    "月亮几点出来",
+    "长城有多长",
+    "中山到珠海多远",
+    "家里水管爆了",
+    "快递什么时候到",
+    "超市几点关门",
+    "我想学游泳",
+    "猫不吃饭怎么办",
+    "周末去哪里玩",
+    "今晚吃什么",
+    "银行几点开门",
+    "宽带怎么装",
+    "停车场收费标准",
+    "老师布置的作业",
+    "菜市场在哪里",
+    "公园几点开门",
+    "图书馆开放时间",
+    "游泳池开了吗",
+    "跑步机推荐",
 ]
 
 
@@ -52,7 +83,7 @@ def homophone_typos(names: list[str], seed: int = 2020) -> list[tuple[str, str]]
         for i in positions:
             options = sorted({c for s in soundalike.sounds(name[i]) for c in by_sound[s]} - {name[i]})
             if options:
-                typos.append((name[:i] + rng.choice(options) + name[i + 1:], name))
+                typos.append((name[:i] + rng.choice(options) + name[i + 1 :], name))
                 break
     return typos
 
@@ -72,8 +103,10 @@ def main() -> None:
             hits += 1
         else:
             misses.append(f"{typo} (for {name}) -> {fixed}")
-    lines.append(f"recall: {hits}/{len(typos)} homophone typos of knowledge-base names read as the name "
-                 f"({hits / max(1, len(typos)):.0%})")
+    lines.append(
+        f"recall: {hits}/{len(typos)} homophone typos of knowledge-base names read as the name "
+        f"({hits / max(1, len(typos)):.0%})"
+    )
 
     examples = list(EVERYDAY)
     for path in sorted((ROOT / "nlu" / "data").glob("*.yml")):
@@ -89,8 +122,10 @@ def main() -> None:
             false.append(f"{text} -> {fixed}")
     lines.append(f"changes on {len(examples)} training examples and everyday questions: {len(false)} (target 0)")
     lines += [f"  changed: {f}" for f in false]
-    lines.append(f"settings: names of at least {soundalike.MIN_NAME_CHARS} characters, at least "
-                 f"{soundalike.MIN_SAME_CHARS} characters the same, at most {soundalike.MAX_CHANGED_CHARS} changed")
+    lines.append(
+        f"settings: names of at least {soundalike.MIN_NAME_CHARS} characters, at least "
+        f"{soundalike.MIN_SAME_CHARS} characters the same, at most {soundalike.MAX_CHANGED_CHARS} changed"
+    )
     lines += [f"  missed: {m}" for m in misses[:30]]
     report = "\n".join(lines)
     print(report)

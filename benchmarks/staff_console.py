@@ -5,6 +5,7 @@
 Starts the console (bot/staff) on a free port over a copy of var/knowledge.db (run `make kb` first), with an
 editor account and `--questions` declined questions in its log, signs in and asks for each page `--repeat` times.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,11 +54,21 @@ def main() -> None:
         for i in range(args.questions):
             log.record(f"resident-{i}", f"西区游泳池几点开门 {i}", "out_of_scope", 0.4, "declined", 0.1)
         port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "WESTBOT_KB": str(work / "knowledge.db"),
-               "WESTBOT_QUESTIONS": str(work / "questions.db"), "WESTBOT_TRACKERS": str(work / "trackers.db"),
-               "WESTBOT_CONSOLE_SECRET": str(work / "secret")}
-        console = subprocess.Popen([sys.executable, "-m", "bot.staff", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "WESTBOT_KB": str(work / "knowledge.db"),
+            "WESTBOT_QUESTIONS": str(work / "questions.db"),
+            "WESTBOT_TRACKERS": str(work / "trackers.db"),
+            "WESTBOT_CONSOLE_SECRET": str(work / "secret"),
+        }
+        console = subprocess.Popen(
+            [sys.executable, "-m", "bot.staff", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for(f"{url}/login", 60, console)
@@ -71,11 +82,18 @@ def main() -> None:
             times = []
             for i in range(args.repeat):
                 page = client.get("/passages/5/edit").text
-                fields = {"csrf": re.search(r'<main.*?name="csrf" value="([^"]+)"', page, re.S).group(1),
-                          "expect_revision": re.search(r'name="expect_revision" value="(\d+)"', page).group(1),
-                          "topic": "roads", "text": f"金沙路第{i}次修改。"}
-                times.append(timed(lambda fields=fields: client.post("/passages/5/edit", data=fields).raise_for_status()))
-            print(f"| save an edit (staff.edit_passage, then the passage page) | {statistics.median(times):.0f} ms | {max(times):.0f} ms |")
+                fields = {
+                    "csrf": re.search(r'<main.*?name="csrf" value="([^"]+)"', page, re.S).group(1),
+                    "expect_revision": re.search(r'name="expect_revision" value="(\d+)"', page).group(1),
+                    "topic": "roads",
+                    "text": f"金沙路第{i}次修改。",
+                }
+                times.append(
+                    timed(lambda fields=fields: client.post("/passages/5/edit", data=fields).raise_for_status())
+                )
+            print(
+                f"| save an edit (staff.edit_passage, then the passage page) | {statistics.median(times):.0f} ms | {max(times):.0f} ms |"
+            )
         finally:
             console.terminate()
             console.wait(10)

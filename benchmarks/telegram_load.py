@@ -14,6 +14,7 @@ The slow-resident case: a second relay in front of a stub Rasa that answers at o
 whose every answer takes --slow seconds. The other residents' p95 with that resident writing is compared with
 their p95 without. Writes benchmarks/results/telegram-load.md (or --out).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,9 +84,13 @@ def pick(latencies: list[float], q: float) -> float:
 
 def summary(results: list[tuple[float, bool]], elapsed: float) -> dict:
     latencies = [ms for ms, ok in results if ok]
-    return {"answers": len(latencies), "errors": sum(1 for _, ok in results if not ok),
-            "p50": statistics.median(latencies) if latencies else float("nan"), "p95": pick(latencies, 0.95),
-            "per_s": len(latencies) / elapsed if elapsed else 0.0}
+    return {
+        "answers": len(latencies),
+        "errors": sum(1 for _, ok in results if not ok),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": pick(latencies, 0.95),
+        "per_s": len(latencies) / elapsed if elapsed else 0.0,
+    }
 
 
 async def expected_messages(rasa_url: str) -> list[list[int]]:
@@ -95,8 +100,9 @@ async def expected_messages(rasa_url: str) -> list[list[int]]:
         for i, script in enumerate(CONVERSATIONS):
             row = []
             for message in script:
-                response = await client.post(f"{rasa_url}/webhooks/rest/webhook",
-                                             json={"sender": f"count-{i}", "message": message})
+                response = await client.post(
+                    f"{rasa_url}/webhooks/rest/webhook", json={"sender": f"count-{i}", "message": message}
+                )
                 row.append(len(render(response.json(), elder=False).replies))
             counts.append(row)
     return counts
@@ -109,16 +115,26 @@ async def rest_resident(client, url: str, n: int, stop: float, results: list, ro
             return
         started = time.perf_counter()
         try:
-            response = await client.post(f"{url}/webhooks/rest/webhook", json={
-                "sender": f"rest-{round_no}-{n}-{turn // len(script)}", "message": script[turn % len(script)]})
+            response = await client.post(
+                f"{url}/webhooks/rest/webhook",
+                json={"sender": f"rest-{round_no}-{n}-{turn // len(script)}", "message": script[turn % len(script)]},
+            )
             ok = response.status_code == 200 and bool(response.json())
         except (httpx.HTTPError, ValueError):
             ok = False
         results.append(((time.perf_counter() - started) * 1000, ok))
 
 
-async def telegram_resident(api: BotApiStandIn, arrivals: Arrivals, n: int, stop: float, results: list,
-                            counts: list[list[int]] | None, chat_base: int, script=None) -> None:
+async def telegram_resident(
+    api: BotApiStandIn,
+    arrivals: Arrivals,
+    n: int,
+    stop: float,
+    results: list,
+    counts: list[list[int]] | None,
+    chat_base: int,
+    script=None,
+) -> None:
     """One resident on Telegram: a new chat (so a new conversation) each time the script starts over."""
     script = script or CONVERSATIONS[n % len(CONVERSATIONS)]
     for turn in itertools.count():
@@ -134,11 +150,23 @@ async def telegram_resident(api: BotApiStandIn, arrivals: Arrivals, n: int, stop
 
 
 def start_relay(api: BotApiStandIn, rasa_url: str, work: Path, name: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_TOKEN": "4242:BENCH", "TELEGRAM_BASE_URL": api.base_url,
-           "RASA_URL": rasa_url, "RATE_LIMIT_MESSAGES": "1000000", "WESTBOT_VOICE_CACHE": str(work / "voice"),
-           "WESTBOT_QUESTIONS": str(work / f"questions-{name}.db")}
-    return subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=ROOT, env=env,
-                            stdout=open(work / f"relay-{name}.log", "ab"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_TOKEN": "4242:BENCH",
+        "TELEGRAM_BASE_URL": api.base_url,
+        "RASA_URL": rasa_url,
+        "RATE_LIMIT_MESSAGES": "1000000",
+        "WESTBOT_VOICE_CACHE": str(work / "voice"),
+        "WESTBOT_QUESTIONS": str(work / f"questions-{name}.db"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.telegram"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(work / f"relay-{name}.log", "ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def relay_ready(api: BotApiStandIn, relay: subprocess.Popen) -> None:
@@ -189,34 +217,71 @@ async def run(args, servers: Servers, work: Path) -> dict:
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
             for round_no in range(args.rounds):
                 started = time.monotonic()
-                await asyncio.gather(*(rest_resident(client, servers.url, n, started + turn, rest, round_no)
-                                       for n in range(args.residents)))
+                await asyncio.gather(
+                    *(
+                        rest_resident(client, servers.url, n, started + turn, rest, round_no)
+                        for n in range(args.residents)
+                    )
+                )
                 rest_time += time.monotonic() - started
                 started = time.monotonic()
-                await asyncio.gather(*(telegram_resident(api, arrivals, n, started + turn, telegram, counts,
-                                                         1_000_000 * (round_no + 1))
-                                       for n in range(args.residents)))
+                await asyncio.gather(
+                    *(
+                        telegram_resident(
+                            api, arrivals, n, started + turn, telegram, counts, 1_000_000 * (round_no + 1)
+                        )
+                        for n in range(args.residents)
+                    )
+                )
                 telegram_time += time.monotonic() - started
         others = args.residents - 1
         alone, beside_slow = [], []
         alone_time = beside_time = 0.0
         for round_no in range(args.rounds):
             started = time.monotonic()
-            await asyncio.gather(*(telegram_resident(slow_api, slow_arrivals, n, started + turn, alone, None,
-                                                     100_000_000 * (2 * round_no + 1), ["你好"])
-                                   for n in range(others)))
+            await asyncio.gather(
+                *(
+                    telegram_resident(
+                        slow_api,
+                        slow_arrivals,
+                        n,
+                        started + turn,
+                        alone,
+                        None,
+                        100_000_000 * (2 * round_no + 1),
+                        ["你好"],
+                    )
+                    for n in range(others)
+                )
+            )
             alone_time += time.monotonic() - started
             started = time.monotonic()
             slow_sent = slow_arrivals.count.get(slow_chat, 0)
             for _ in range(3):  # the slow resident writes three times; each answer takes --slow seconds
                 slow_api.push_text("很慢的问题", user_id=slow_chat)
-            await asyncio.gather(*(telegram_resident(slow_api, slow_arrivals, n, started + turn, beside_slow, None,
-                                                     100_000_000 * (2 * round_no + 2), ["你好"])
-                                   for n in range(others)))
+            await asyncio.gather(
+                *(
+                    telegram_resident(
+                        slow_api,
+                        slow_arrivals,
+                        n,
+                        started + turn,
+                        beside_slow,
+                        None,
+                        100_000_000 * (2 * round_no + 2),
+                        ["你好"],
+                    )
+                    for n in range(others)
+                )
+            )
             beside_time += time.monotonic() - started
             await slow_arrivals.wait(slow_chat, slow_sent + 3, timeout=3 * args.slow + 30)
-        return {"rest": summary(rest, rest_time), "telegram": summary(telegram, telegram_time),
-                "alone": summary(alone, alone_time), "beside_slow": summary(beside_slow, beside_time)}
+        return {
+            "rest": summary(rest, rest_time),
+            "telegram": summary(telegram, telegram_time),
+            "alone": summary(alone, alone_time),
+            "beside_slow": summary(beside_slow, beside_time),
+        }
     finally:
         for process in (relay, slow_relay):
             process.terminate()
@@ -253,23 +318,40 @@ def main() -> None:
     rest, telegram = figures["rest"], figures["telegram"]
     alone, beside = figures["alone"], figures["beside_slow"]
     command = " ".join(["python benchmarks/telegram_load.py", *sys.argv[1:]])
-    lines = [f"# Telegram load: {args.residents} residents at once through the relay, against REST",
-             "", f"Command: `{command}`. {args.duration:.0f} s for each side in {args.rounds} alternating turns; "
-             "each resident sends the next message as soon as the whole answer is there.", "",
-             "| path | answers | errors | p50 ms | p95 ms | answers/s |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# Telegram load: {args.residents} residents at once through the relay, against REST",
+        "",
+        f"Command: `{command}`. {args.duration:.0f} s for each side in {args.rounds} alternating turns; "
+        "each resident sends the next message as soon as the whole answer is there.",
+        "",
+        "| path | answers | errors | p50 ms | p95 ms | answers/s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name, row in (("REST, straight to Rasa", rest), ("Telegram, through the relay", telegram)):
-        lines.append(f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.0f} | {row['p95']:.0f} | "
-                     f"{row['per_s']:.1f} |")
-    lines += ["", f"Relay / REST: p50 **{telegram['p50'] / rest['p50']:.2f}**, p95 **{telegram['p95'] / rest['p95']:.2f}**"
-              " (target: p95 at most 1.5).", "",
-              f"## One slow resident ({args.slow:g} s per answer, stub Rasa), {args.residents - 1} others", "",
-              "| others | answers | errors | p50 ms | p95 ms |", "| --- | --- | --- | --- | --- |"]
+        lines.append(
+            f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.0f} | {row['p95']:.0f} | "
+            f"{row['per_s']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Relay / REST: p50 **{telegram['p50'] / rest['p50']:.2f}**, p95 **{telegram['p95'] / rest['p95']:.2f}**"
+        " (target: p95 at most 1.5).",
+        "",
+        f"## One slow resident ({args.slow:g} s per answer, stub Rasa), {args.residents - 1} others",
+        "",
+        "| others | answers | errors | p50 ms | p95 ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, row in (("alone", alone), ("beside the slow resident", beside)):
         lines.append(f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.1f} | {row['p95']:.1f} |")
-    lines += ["", f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**.", "",
-              f"Machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, {load_after:.1f} after "
-              "(other work on the machine slows both sides; the Bot API stand-in and the stub share the machine "
-              "with Rasa, where Telegram's servers would not)."]
+    lines += [
+        "",
+        f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**.",
+        "",
+        f"Machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, {load_after:.1f} after "
+        "(other work on the machine slows both sides; the Bot API stand-in and the stub share the machine "
+        "with Rasa, where Telegram's servers would not).",
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     (ROOT / "benchmarks" / "results" / args.out).write_text(report, encoding="utf-8")

@@ -6,6 +6,7 @@ Makes the elder reply of every passage the bot can answer from (as the answer ac
 Mandarin into a fresh cache, then again (cached), and a sample in Cantonese. Prints medians and the worst case;
 writes benchmarks/results/voice.txt. Synthesis runs in a worker thread in the relays, never on the event loop.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -45,9 +46,11 @@ def main() -> None:
         first = [timed(lambda t=t: synthesize(t, Path(cache), "cmn")) for t in texts]
         cached = [timed(lambda t=t: synthesize(t, Path(cache), "cmn")) for t in texts]
         cantonese = [timed(lambda t=t: synthesize(t, Path(cache), "yue")) for t in texts[:20]]
-    report = (f"elder answers spoken: {len(texts)}; Mandarin first time median {statistics.median(first):.0f} ms "
-              f"(worst {max(first):.0f} ms); from the cache median {statistics.median(cached):.2f} ms; "
-              f"Cantonese first time median {statistics.median(cantonese):.0f} ms over {len(cantonese)}")
+    report = (
+        f"elder answers spoken: {len(texts)}; Mandarin first time median {statistics.median(first):.0f} ms "
+        f"(worst {max(first):.0f} ms); from the cache median {statistics.median(cached):.2f} ms; "
+        f"Cantonese first time median {statistics.median(cantonese):.0f} ms over {len(cantonese)}"
+    )
     print(report)
     (ROOT / "benchmarks" / "results" / "voice.txt").write_text(report + "\n", encoding="utf-8")
 

@@ -1,4 +1,5 @@
 """Talk to Rasa's REST channel: the one way every front end reaches the bot."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """A per-person limit on messages, so one sender cannot flood the bot."""
+
 from __future__ import annotations
 
 import time

@@ -12,10 +12,10 @@ here rather than in each front end:
   gets a full-width ／ in its place, so Rasa's NLU reads it as words like any other message;
 - a message is cut at `MAX_MESSAGE_CHARS`; the body size is capped by Sanic (`bot/run_rasa.py`).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic.exceptions import InvalidUsage
@@ -26,10 +26,19 @@ from knowledge.text import drop_unencodable
 
 # The payloads our buttons (actions/replies.py, actions/elder.py) and Telegram commands (bot/telegram/handlers.py)
 # send; tests/test_rest_channel.py checks that every one of them is listed.
-BUTTON_PAYLOADS = frozenset({
-    "/greet", "/what_can_you_do", "/elder_mode_on", "/elder_mode_off", "/about",
-    "/repeat", "/ask_contact", "/feedback_helpful", "/feedback_not_helpful",
-})
+BUTTON_PAYLOADS = frozenset(
+    {
+        "/greet",
+        "/what_can_you_do",
+        "/elder_mode_on",
+        "/elder_mode_off",
+        "/about",
+        "/repeat",
+        "/ask_contact",
+        "/feedback_helpful",
+        "/feedback_not_helpful",
+    }
+)
 # Buttons that name a passage: a fairly-sure reply's other passages (actions/replies.py alternative_buttons:
 # a made-up id only gets "that passage is gone") and 👍/👎 bound to the answer they were pressed on (the channels
 # add the id: bot/telegram/render.py, bot/web/static/app.js).
@@ -53,7 +62,7 @@ class ResidentRestInput(RestInput):
     """The standard REST channel with the checks above."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @staticmethod
@@ -63,10 +72,10 @@ class ResidentRestInput(RestInput):
         except Exception:  # Sanic raises its own error type for a body that is not JSON at all
             body = None
         if not isinstance(body, dict):
-            raise InvalidUsage("请求格式不对：需要一个 JSON 对象 {\"sender\": …, \"message\": …}")
+            raise InvalidUsage('请求格式不对：需要一个 JSON 对象 {"sender": …, "message": …}')
         return body
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> str | None:
         sender = self._body(req).get("sender")
         if sender is None:
             return None  # Rasa picks a new id, as its own channel does
@@ -74,13 +83,13 @@ class ResidentRestInput(RestInput):
             raise InvalidUsage("请求格式不对：sender 需要是文字")
         return drop_unencodable(sender)[:128]
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> str | None:
         message = self._body(req).get("message")
         if not isinstance(message, str):
             raise InvalidUsage("请求格式不对：message 需要是文字")
         return as_resident_text(message, get_channel_settings().max_message_chars)
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         return self.name()  # not the client's to choose
 
     def get_metadata(self, request: Request) -> None:

@@ -8,6 +8,7 @@ arguments this process was started with. The body of a request to Rasa is capped
 REQUEST_MAX_SIZE: a larger body gets 413 before Rasa reads it) and a client gets `READ_TIMEOUT` seconds to send
 its request (Sanic's REQUEST_TIMEOUT), unless the environment sets them.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Chat with the running bot in a terminal, through the same REST channel the other front ends use."""
+
 from __future__ import annotations
 
 import json

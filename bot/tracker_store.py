@@ -18,6 +18,7 @@ that was about 40% of the Rasa process's time. This store keeps the same table a
 Use it with `type: bot.tracker_store.CachedSQLTrackerStore` in endpoints.yml; the other settings are Rasa's
 (`dialect`, `db`, `url`, `port`, `username`, `password`), plus `cache_size` (default 1000 conversations).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,7 +26,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -42,10 +43,10 @@ logger = logging.getLogger(__name__)
 class _Stored:
     """What this process knows of one conversation's rows, and the tracker that matches them."""
 
-    tracker: Optional[DialogueStateTracker]
+    tracker: DialogueStateTracker | None
     length: int  # how many of `tracker.events` are in the database
     rows: int  # the conversation's rows in the database when this was recorded
-    last_id: Optional[int]  # the newest of those rows' ids
+    last_id: int | None  # the newest of those rows' ids
     handed_out: bool  # somebody holds `tracker` now and may be changing it
 
 
@@ -55,30 +56,35 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
-        self._conversations: "OrderedDict[str, _Stored]" = OrderedDict()
+        self._conversations: OrderedDict[str, _Stored] = OrderedDict()
         self._events = events = self.SQLEvent.__table__
         # Built once: building a query is most of the cost of running one this small.
         sender = sa.bindparam("sender_id")
         self._fingerprint_query = sa.select(sa.func.count(), sa.func.max(events.c.id)).where(
-            events.c.sender_id == sender)
-        start = (sa.select(sa.func.max(events.c.timestamp))
-                 .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
-                 .scalar_subquery())
+            events.c.sender_id == sender
+        )
+        start = (
+            sa.select(sa.func.max(events.c.timestamp))
+            .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
         self._latest_session_count = sa.select(sa.func.count()).where(
-            events.c.sender_id == sender, sa.or_(events.c.timestamp >= start, start.is_(None)))
+            events.c.sender_id == sender, sa.or_(events.c.timestamp >= start, start.is_(None))
+        )
         self._insert = events.insert()
         if self.engine.dialect.name == "sqlite":
             # Rasa's engine opens and closes the file for every query; keep a few connections open instead.
             url = self.engine.url
             self.engine.dispose()
-            self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=4,
-                                           connect_args={"check_same_thread": False})
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=4, connect_args={"check_same_thread": False}
+            )
             sa.event.listen(self.engine, "connect", _sqlite_synchronous_normal)
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    def _fingerprint(self, connection: sa.engine.Connection, sender_id: str) -> tuple[int, Optional[int]]:
+    def _fingerprint(self, connection: sa.engine.Connection, sender_id: str) -> tuple[int, int | None]:
         rows, last_id = connection.execute(self._fingerprint_query, {"sender_id": sender_id}).one()
         return int(rows), last_id
 
@@ -92,13 +98,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         while len(self._conversations) > self.cache_size:
             self._conversations.popitem(last=False)
 
-    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session of the conversation, as Rasa's store returns it."""
         with self.engine.connect() as connection:
             rows, last_id = self._fingerprint(connection, sender_id)
         known = self._conversations.get(sender_id)
-        if (known and known.tracker is not None and not known.handed_out
-                and (known.rows, known.last_id) == (rows, last_id) and len(known.tracker.events) == known.length):
+        if (
+            known
+            and known.tracker is not None
+            and not known.handed_out
+            and (known.rows, known.last_id) == (rows, last_id)
+            and len(known.tracker.events) == known.length
+        ):
             known.handed_out = True
             self._conversations.move_to_end(sender_id)
             return known.tracker

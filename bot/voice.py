@@ -3,6 +3,7 @@
 Synthesis runs in a worker thread (never on the event loop) and every clip is cached by language and text, so
 an answer asked twice is spoken once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,11 +55,19 @@ def synthesize(text: str, cache_dir: Path, lang: str = "cmn") -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         wav = Path(work) / "voice.wav"
-        subprocess.run([espeak, "-v", VOICES[lang], "-s", str(SPEED), "-w", str(wav), text],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [espeak, "-v", VOICES[lang], "-s", str(SPEED), "-w", str(wav), text],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         partial = target.with_suffix(".part")
-        subprocess.run([opusenc, "--quiet", "--speech", "--bitrate", "24", str(wav), str(partial)],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [opusenc, "--quiet", "--speech", "--bitrate", "24", str(wav), str(partial)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         partial.replace(target)
     return target
 
@@ -77,8 +86,8 @@ def duration_seconds(path: Path) -> int:
     head, last = data.find(b"OpusHead"), data.rfind(b"OggS")
     if head < 0 or last < 0:
         raise ValueError(f"{path} is not an OGG/Opus file")
-    pre_skip = int.from_bytes(data[head + 10:head + 12], "little")
-    granule = int.from_bytes(data[last + 6:last + 14], "little")
+    pre_skip = int.from_bytes(data[head + 10 : head + 12], "little")
+    granule = int.from_bytes(data[last + 6 : last + 14], "little")
     return max(1, round((granule - pre_skip) / 48_000))
 
 

@@ -3,6 +3,7 @@
 Accounts live in the knowledge base (table `staff_accounts`) and are managed only with `kb staff`. Passwords
 are kept as argon2id hashes (argon2-cffi). Five wrong passwords in a row lock an account for 15 minutes.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,11 +61,21 @@ def get_account(db: sqlite_utils.Database, name: str) -> dict | None:
     """The account row without its password hash, or None."""
     row = db.execute(
         "SELECT name, role, disabled, failures, locked_until, created_at, password_changed_at, last_login_at "
-        "FROM staff_accounts WHERE name = ?", [name]).fetchone()
+        "FROM staff_accounts WHERE name = ?",
+        [name],
+    ).fetchone()
     if row is None:
         return None
-    keys = ["name", "role", "disabled", "failures", "locked_until", "created_at", "password_changed_at",
-            "last_login_at"]
+    keys = [
+        "name",
+        "role",
+        "disabled",
+        "failures",
+        "locked_until",
+        "created_at",
+        "password_changed_at",
+        "last_login_at",
+    ]
     return dict(zip(keys, row))
 
 
@@ -86,9 +97,19 @@ def add_account(db: sqlite_utils.Database, name: str, role: str, password: str) 
         if get_account(db, name) is not None:
             raise AccountError(f"there is already an account {name!r}; use `kb staff password {name}`")
         at = store.now()
-        db.table("staff_accounts").insert({"name": name, "role": role, "password_hash": password_hash, "disabled": 0,
-                                     "failures": 0, "locked_until": None, "created_at": at,
-                                     "password_changed_at": at, "last_login_at": None})
+        db.table("staff_accounts").insert(
+            {
+                "name": name,
+                "role": role,
+                "password_hash": password_hash,
+                "disabled": 0,
+                "failures": 0,
+                "locked_until": None,
+                "created_at": at,
+                "password_changed_at": at,
+                "last_login_at": None,
+            }
+        )
 
 
 def set_password(db: sqlite_utils.Database, name: str, password: str) -> None:
@@ -96,8 +117,10 @@ def set_password(db: sqlite_utils.Database, name: str, password: str) -> None:
     password_hash = _hasher.hash(_check_password(password))
     with store.write_transaction(db):
         _require(db, name)
-        db.table("staff_accounts").update(name, {"password_hash": password_hash, "failures": 0, "locked_until": None,
-                                           "password_changed_at": store.now()})
+        db.table("staff_accounts").update(
+            name,
+            {"password_hash": password_hash, "failures": 0, "locked_until": None, "password_changed_at": store.now()},
+        )
 
 
 def set_role(db: sqlite_utils.Database, name: str, role: str) -> None:
@@ -135,8 +158,9 @@ def check_login(db: sqlite_utils.Database, name: str, password: str, now: dateti
     """
     now = now or _now()
     name = (name or "").strip()
-    row = db.execute("SELECT password_hash, disabled, locked_until FROM staff_accounts WHERE name = ?",
-                     [name]).fetchone()
+    row = db.execute(
+        "SELECT password_hash, disabled, locked_until FROM staff_accounts WHERE name = ?", [name]
+    ).fetchone()
     if row is None:
         _verify(_DUMMY_HASH, password or "")
         raise LoginRefused("wrong")
@@ -150,7 +174,9 @@ def check_login(db: sqlite_utils.Database, name: str, password: str, now: dateti
             failures = db.execute("SELECT failures FROM staff_accounts WHERE name = ?", [name]).fetchone()[0] + 1
             if failures >= MAX_FAILURES:
                 until = now + timedelta(minutes=LOCK_MINUTES)
-                db.table("staff_accounts").update(name, {"failures": 0, "locked_until": until.isoformat(timespec="seconds")})
+                db.table("staff_accounts").update(
+                    name, {"failures": 0, "locked_until": until.isoformat(timespec="seconds")}
+                )
                 refused = LoginRefused("locked", until)
             else:
                 db.table("staff_accounts").update(name, {"failures": failures})

@@ -3,6 +3,7 @@
 Entities start from `data/entities.yml` and live in the knowledge base (so staff additions are found at once);
 synonyms, topics and stopwords are data files read once per process.
 """
+
 from __future__ import annotations
 
 import functools
@@ -119,7 +120,12 @@ class Topic:
 def topics() -> dict[str, Topic]:
     raw = yaml.safe_load((DATA_DIR / "topics.yml").read_text(encoding="utf-8"))
     return {
-        key: Topic(key, value["label"], tuple(int(p) for p in value.get("parts") or ()), tuple(str(k) for k in value.get("keywords") or ()))
+        key: Topic(
+            key,
+            value["label"],
+            tuple(int(p) for p in value.get("parts") or ()),
+            tuple(str(k) for k in value.get("keywords") or ()),
+        )
         for key, value in raw.items()
     }
 

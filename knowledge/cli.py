@@ -1,4 +1,5 @@
 """`kb`: the staff command line for the knowledge base. A thin layer: the work is done in the library."""
+
 from __future__ import annotations
 
 import csv
@@ -64,15 +65,18 @@ def staff_errors(fn):
             raise click.ClickException(str(error)) from error
         except (OSError, sqlite3.Error) as error:
             # A full disk, a read-only file, a lock held too long: the transaction was rolled back.
-            raise click.ClickException(f"could not save ({error}). Nothing was changed; try again or ask IT.") from error
+            raise click.ClickException(
+                f"could not save ({error}). Nothing was changed; try again or ask IT."
+            ) from error
 
     return wrapper
 
 
 def quiet_option(fn):
     """--quiet: make the change without telling the residents who follow its road or topic (a typo fix)."""
-    return click.option("--quiet", is_flag=True, default=False,
-                        help="Do not tell followers of this road or topic (e.g. a typo fix).")(fn)
+    return click.option(
+        "--quiet", is_flag=True, default=False, help="Do not tell followers of this road or topic (e.g. a typo fix)."
+    )(fn)
 
 
 def _tell_followers(db, table: str, key, quiet: bool) -> None:
@@ -141,15 +145,22 @@ def search(db_path: Path, query: str, topic: str | None, limit: int):
 
 
 PASSAGE_OPTIONS = [
-    click.option("--topic", help="Topic: elderly, employment, roads, economy, reform, environment, livelihood, "
-                                 "safety, party or overview."),
+    click.option(
+        "--topic",
+        help="Topic: elderly, employment, roads, economy, reform, environment, livelihood, safety, party or overview.",
+    ),
     click.option("--heading", help="A short title, e.g. the road or service (default: the first entity)."),
     click.option("--text", help="What residents should be told, in full sentences."),
-    click.option("--plain", help="An optional plain version for older residents (sentences of 30 characters "
-                                 "or fewer)."),
-    click.option("--entity", "entities", multiple=True,
-                 help="A road, group, programme or community it is about: a known name, or TYPE:NAME for a new "
-                      "one (road:翠湾北路). Repeat for several."),
+    click.option(
+        "--plain", help="An optional plain version for older residents (sentences of 30 characters or fewer)."
+    ),
+    click.option(
+        "--entity",
+        "entities",
+        multiple=True,
+        help="A road, group, programme or community it is about: a known name, or TYPE:NAME for a new "
+        "one (road:翠湾北路). Repeat for several.",
+    ),
     click.option("--valid-from", help="First day to answer with it (YYYY-MM-DD)."),
     click.option("--valid-to", help="Last day to answer with it (YYYY-MM-DD)."),
 ]
@@ -175,8 +186,13 @@ def import_(db_path: Path, by: str, file: Path):
 @cli.command("list")
 @kb_path_option
 @click.option("--topic", default=None, help="Only passages of this topic.")
-@click.option("--status", type=click.Choice(["active", "retired", "all"]), default="active", show_default=True,
-              help="Which passages.")
+@click.option(
+    "--status",
+    type=click.Choice(["active", "retired", "all"]),
+    default="active",
+    show_default=True,
+    help="Which passages.",
+)
 @click.option("--document", "document_id", type=int, default=None, help="Only passages of this document id.")
 def list_(db_path: Path, topic: str | None, status: str, document_id: int | None):
     """List passages: id, document, topics and the start of the text."""
@@ -189,9 +205,12 @@ def list_(db_path: Path, topic: str | None, status: str, document_id: int | None
     if document_id is not None:
         where.append("p.document_id = ?")
         args.append(document_id)
-    sql = ("SELECT p.id, d.title, p.topics, p.heading, p.text, p.status FROM passages p "
-           "JOIN documents d ON d.id = p.document_id" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY p.id")
+    sql = (
+        "SELECT p.id, d.title, p.topics, p.heading, p.text, p.status FROM passages p "
+        "JOIN documents d ON d.id = p.document_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY p.id"
+    )
     count = 0
     for pid, title, topics, heading, text, state in db.execute(sql, args):
         topics = json.loads(topics or "[]")
@@ -218,16 +237,39 @@ def show(db_path: Path, passage_id: int):
         click.echo(f"{name}: {row[name] if row[name] not in (None, '') else '-'}")
 
 
-EXPORT_FIELDS = ["id", "document", "published", "section", "heading", "text", "plain", "topics", "entities",
-                 "status", "valid_from", "valid_to", "revision"]
+EXPORT_FIELDS = [
+    "id",
+    "document",
+    "published",
+    "section",
+    "heading",
+    "text",
+    "plain",
+    "topics",
+    "entities",
+    "status",
+    "valid_from",
+    "valid_to",
+    "revision",
+]
 
 
 @cli.command("export")
 @kb_path_option
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
-              help="JSON (a list of passages) or CSV (one passage a row, UTF-8 with BOM for Excel).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of the screen.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="JSON (a list of passages) or CSV (one passage a row, UTF-8 with BOM for Excel).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of the screen.",
+)
 def export(db_path: Path, fmt: str, output: Path | None):
     """Export every passage, retired ones included."""
     db = store.open_read_only(db_path)
@@ -270,8 +312,17 @@ def add(db_path: Path, by: str, topic, heading, text, plain, entities, valid_fro
     if not topic:
         raise click.ClickException("--topic is required")
     db = writer(db_path)
-    pid = staff.add_passage(db, topic=topic, heading=heading or "", text=text, plain=plain,
-                            entities=entities, valid_from=valid_from, valid_to=valid_to, by=by)
+    pid = staff.add_passage(
+        db,
+        topic=topic,
+        heading=heading or "",
+        text=text,
+        plain=plain,
+        entities=entities,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        by=by,
+    )
     click.echo(f"added passage {pid}; the bot answers with it from the next question")
     _tell_followers(db, "passages", pid, quiet)
 
@@ -281,16 +332,39 @@ def add(db_path: Path, by: str, topic, heading, text, plain, entities, valid_fro
 @by_option
 @passage_options
 @click.argument("passage_id", type=int)
-@click.option("--expect-revision", type=int, default=None,
-              help="Refuse to save if the passage is no longer at this revision (someone else saved first).")
+@click.option(
+    "--expect-revision",
+    type=int,
+    default=None,
+    help="Refuse to save if the passage is no longer at this revision (someone else saved first).",
+)
 @quiet_option
 @staff_errors
-def edit(db_path: Path, by: str, passage_id: int, expect_revision, topic, heading, text, plain, entities,
-         valid_from, valid_to, quiet: bool):
+def edit(
+    db_path: Path,
+    by: str,
+    passage_id: int,
+    expect_revision,
+    topic,
+    heading,
+    text,
+    plain,
+    entities,
+    valid_from,
+    valid_to,
+    quiet: bool,
+):
     """Change a passage. With no field options, opens its text in your editor."""
     db = writer(db_path)
-    fields = {"topic": topic, "heading": heading, "text": text, "plain": plain,
-              "entities": list(entities) or None, "valid_from": valid_from, "valid_to": valid_to}
+    fields = {
+        "topic": topic,
+        "heading": heading,
+        "text": text,
+        "plain": plain,
+        "entities": list(entities) or None,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+    }
     if all(v is None for v in fields.values()):
         current = staff.get_passage(db, passage_id)
         edited = click.edit(current["text"])
@@ -331,8 +405,10 @@ def contacts(ctx):
 def contacts_list(db_path: Path):
     """List the contacts."""
     for row in store.open_read_only(db_path)["contacts"].rows_where(order_by="topic, id"):
-        click.echo(f"{row['id']:>3} {row['topic']:<12} {row['name']} {row['phone']} {row['hours'] or ''} "
-                   f"{row['address'] or ''}".rstrip())
+        click.echo(
+            f"{row['id']:>3} {row['topic']:<12} {row['name']} {row['phone']} {row['hours'] or ''} "
+            f"{row['address'] or ''}".rstrip()
+        )
 
 
 CONTACT_OPTIONS = [
@@ -357,8 +433,7 @@ def contact_options(fn):
 @staff_errors
 def contacts_add(db_path: Path, by: str, topic, name, phone, hours, address):
     """Add a contact."""
-    cid = staff.set_contact(writer(db_path), topic=topic, name=name, phone=phone, hours=hours, address=address,
-                            by=by)
+    cid = staff.set_contact(writer(db_path), topic=topic, name=name, phone=phone, hours=hours, address=address, by=by)
     click.echo(f"added contact {cid}")
 
 
@@ -370,8 +445,9 @@ def contacts_add(db_path: Path, by: str, topic, name, phone, hours, address):
 @staff_errors
 def contacts_edit(db_path: Path, by: str, contact_id: int, topic, name, phone, hours, address):
     """Replace a contact's details."""
-    staff.set_contact(writer(db_path), topic=topic, name=name, phone=phone, hours=hours, address=address, by=by,
-                      contact_id=contact_id)
+    staff.set_contact(
+        writer(db_path), topic=topic, name=name, phone=phone, hours=hours, address=address, by=by, contact_id=contact_id
+    )
     click.echo(f"saved contact {contact_id}")
 
 
@@ -468,11 +544,19 @@ def _history_key(key: str) -> tuple[str, str]:
     kind, _, name = key.partition(":")
     if not name:
         return "passages", key
-    tables = {"passage": "passages", "contact": "contacts", "glossary": "glossary", "entity": "entities",
-              "document": "documents", "phrase": "phrases", "announcement": "announcements"}
+    tables = {
+        "passage": "passages",
+        "contact": "contacts",
+        "glossary": "glossary",
+        "entity": "entities",
+        "document": "documents",
+        "phrase": "phrases",
+        "announcement": "announcements",
+    }
     if kind not in tables:
         raise click.ClickException(
-            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, announcement: or document:")
+            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, announcement: or document:"
+        )
     return tables[kind], name
 
 
@@ -523,8 +607,13 @@ def undo(db_path: Path, by: str, change_id: int, quiet: bool):
 
 
 @cli.command("unanswered")
-@click.option("--questions", "questions_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Question log (default: $WESTBOT_QUESTIONS or var/questions.db).")
+@click.option(
+    "--questions",
+    "questions_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Question log (default: $WESTBOT_QUESTIONS or var/questions.db).",
+)
 @click.option("--limit", default=30, show_default=True, help="How many groups to show.")
 def unanswered(questions_path: Path | None, limit: int):
     """What residents asked that the bot declined or answered unsurely, grouped and counted, newest first; 👍/👎."""
@@ -550,8 +639,7 @@ def forget(days: int | None):
     settings = get_settings()
     removed = retention.forget(settings.trackers_path, settings.questions_path, days or settings.retention_days)
     if settings.follows_path.exists():  # active follows stay; old follow messages go
-        removed.update(follows.forget_old(follows.open_follows(settings.follows_path),
-                                          days or settings.retention_days))
+        removed.update(follows.forget_old(follows.open_follows(settings.follows_path), days or settings.retention_days))
     click.echo("deleted: " + ", ".join(f"{count} {what}" for what, count in removed.items()))
 
 
@@ -569,7 +657,9 @@ def announce(db_path: Path, by: str, topic: str | None, entity: str | None, text
 
     if bool(topic) == bool(entity):
         raise click.ClickException("give exactly one of --topic or --entity")
-    subject = follows.check_subject(follows.Subject("topic", topic) if topic else follows.Subject("entity", entity))
+    subject = follows.check_subject(
+        follows.Subject("topic", topic) if topic else follows.Subject("entity", entity or "")
+    )
     db = follows.open_follows(get_settings().follows_path)
     recipients = follows.announcement_recipients(db, subject)
     click.echo("preview:\n" + compose_announcement(subject, text.strip(), elder=False)[0])
@@ -581,7 +671,9 @@ def announce(db_path: Path, by: str, topic: str | None, entity: str | None, text
         click.echo("not sent")
         return
     announcement_id, count = follows.announce(writer(db_path), db, subject, text, by)
-    click.echo(f"announcement {announcement_id} queued for {count} followers (kb history announcement:{announcement_id})")
+    click.echo(
+        f"announcement {announcement_id} queued for {count} followers (kb history announcement:{announcement_id})"
+    )
 
 
 @cli.command("backup")
@@ -630,8 +722,12 @@ def _new_password() -> str:
 @staff_accounts.command("add")
 @kb_path_option
 @click.argument("name")
-@click.option("--role", type=click.Choice(accounts.ROLES), required=True,
-              help="editor: may change content; viewer: may read everything and change nothing.")
+@click.option(
+    "--role",
+    type=click.Choice(accounts.ROLES),
+    required=True,
+    help="editor: may change content; viewer: may read everything and change nothing.",
+)
 @account_errors
 def staff_add(db_path: Path, name: str, role: str):
     """Add a console account; asks for its password (at least 10 characters)."""
@@ -647,7 +743,9 @@ def staff_list(db_path: Path):
     if not rows:
         click.echo("no staff accounts: add one with `kb staff add NAME --role editor`")
     for a in rows:
-        state = "disabled" if a["disabled"] else (f"locked until {a['locked_until']}" if a["locked_until"] else "active")
+        state = (
+            "disabled" if a["disabled"] else (f"locked until {a['locked_until']}" if a["locked_until"] else "active")
+        )
         click.echo(f"{a['name']:<16} {a['role']:<7} {state:<10} last sign-in {a['last_login_at'] or '-'}")
 
 

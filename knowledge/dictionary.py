@@ -6,6 +6,7 @@
   RegexFeaturizer.
 Never edit them by hand: `kb build-dictionary` writes them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -11,6 +11,7 @@ One SQLite file apart from the knowledge base (default var/follows.db, mode 0600
 
 The kb CLI queues (`notify_change`, `announce`); the Telegram relay sends (bot/telegram/notifier.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,12 +38,12 @@ MAX_SUBJECT = 40
 
 @migrations()
 def m001_follows(db: sqlite_utils.Database) -> None:
-    db["follows"].create(
+    db.table("follows").create(
         {"chat_id": int, "kind": str, "subject": str, "elder": int, "voice_lang": str, "since": str},
         pk=("chat_id", "kind", "subject"),
     )
-    db["follows"].create_index(["kind", "subject"])
-    db["outbox"].create(
+    db.table("follows").create_index(["kind", "subject"])
+    db.table("outbox").create(
         {
             "id": int,
             "chat_id": int,
@@ -58,13 +60,13 @@ def m001_follows(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["outbox"].create_index(["chat_id", "ref", "seq"], unique=True)
-    db["outbox"].create_index(["status", "id"])
-    db["fanouts"].create({"ref": str, "at": str, "by": str, "recipients": int}, pk="ref")
-    db["announcements"].create(
+    db.table("outbox").create_index(["chat_id", "ref", "seq"], unique=True)
+    db.table("outbox").create_index(["status", "id"])
+    db.table("fanouts").create({"ref": str, "at": str, "by": str, "recipients": int}, pk="ref")
+    db.table("announcements").create(
         {"id": int, "at": str, "by": str, "kind": str, "subject": str, "text": str, "recipients": int}, pk="id"
     )
-    db["state"].create({"key": str, "value": str}, pk="key")
+    db.table("state").create({"key": str, "value": str}, pk="key")
 
 
 @dataclass(frozen=True)
@@ -137,23 +139,35 @@ def follow(db, chat_id: int, subject: Subject, elder: bool = False, voice_lang: 
     """Start following. Returns False when the chat already followed it (its form is updated)."""
     subject = check_subject(subject)
     with store.write_transaction(db):
-        exists = db.execute("SELECT 1 FROM follows WHERE chat_id = ? AND kind = ? AND subject = ?",
-                            [chat_id, subject.kind, subject.name]).fetchone()
-        db["follows"].upsert({"chat_id": chat_id, "kind": subject.kind, "subject": subject.name,
-                              "elder": int(bool(elder)), "voice_lang": voice_lang or "cmn",
-                              "since": store.now()}, pk=("chat_id", "kind", "subject"))
-        db.execute("UPDATE follows SET elder = ?, voice_lang = ? WHERE chat_id = ?",
-                   [int(bool(elder)), voice_lang or "cmn", chat_id])
+        exists = db.execute(
+            "SELECT 1 FROM follows WHERE chat_id = ? AND kind = ? AND subject = ?",
+            [chat_id, subject.kind, subject.name],
+        ).fetchone()
+        db.table("follows").upsert(
+            {
+                "chat_id": chat_id,
+                "kind": subject.kind,
+                "subject": subject.name,
+                "elder": int(bool(elder)),
+                "voice_lang": voice_lang or "cmn",
+                "since": store.now(),
+            },
+            pk=("chat_id", "kind", "subject"),
+        )
+        db.execute(
+            "UPDATE follows SET elder = ?, voice_lang = ? WHERE chat_id = ?",
+            [int(bool(elder)), voice_lang or "cmn", chat_id],
+        )
     return not exists
 
 
 def unfollow(db, chat_id: int, subject: Subject) -> bool:
     """Stop following: the follow is deleted, and what was still queued about it. False if it was not followed."""
     with store.write_transaction(db):
-        gone = db.execute("DELETE FROM follows WHERE chat_id = ? AND kind = ? AND subject = ?",
-                          [chat_id, subject.kind, subject.name]).rowcount
-        db.execute("DELETE FROM outbox WHERE chat_id = ? AND subject = ? AND status = 'queued'",
-                   [chat_id, subject.key])
+        gone = db.execute(
+            "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND subject = ?", [chat_id, subject.kind, subject.name]
+        ).rowcount
+        db.execute("DELETE FROM outbox WHERE chat_id = ? AND subject = ? AND status = 'queued'", [chat_id, subject.key])
     return bool(gone)
 
 
@@ -166,8 +180,10 @@ def set_form(db, chat_id: int, elder: bool, voice_lang: str | None = None) -> No
     """The resident switched elder mode (or the voice's language): later messages follow suit."""
     with store.write_transaction(db):
         if voice_lang:
-            db.execute("UPDATE follows SET elder = ?, voice_lang = ? WHERE chat_id = ?",
-                       [int(bool(elder)), voice_lang, chat_id])
+            db.execute(
+                "UPDATE follows SET elder = ?, voice_lang = ? WHERE chat_id = ?",
+                [int(bool(elder)), voice_lang, chat_id],
+            )
         else:
             db.execute("UPDATE follows SET elder = ? WHERE chat_id = ?", [int(bool(elder)), chat_id])
 
@@ -184,8 +200,10 @@ def followers(db, subjects: list[Subject]) -> dict[int, tuple[Subject, bool, str
     """chat id -> (the subject it follows, elder, voice language), the first subject in `subjects` winning."""
     found: dict[int, tuple[Subject, bool, str]] = {}
     for subject in subjects:
-        rows = db.execute("SELECT chat_id, elder, voice_lang FROM follows WHERE kind = ? AND subject = ?",
-                          [subject.kind, subject.name])
+        rows = db.execute(
+            "SELECT chat_id, elder, voice_lang FROM follows WHERE kind = ? AND subject = ?",
+            [subject.kind, subject.name],
+        )
         for chat_id, elder, voice_lang in rows.fetchall():
             found.setdefault(chat_id, (subject, bool(elder), voice_lang or "cmn"))
     return found
@@ -231,8 +249,8 @@ def _queue(db, ref: str, by: str, recipients: dict[int, tuple[Subject, bool, str
             if voice:
                 rows.append({**base, "seq": 1, "kind": "voice", "body": voice, "voice_lang": voice_lang})
         if rows:
-            db["outbox"].insert_all(rows, ignore=True, batch_size=500)
-        db["fanouts"].insert({"ref": ref, "at": now, "by": by, "recipients": len(recipients)})
+            db.table("outbox").insert_all(rows, ignore=True, batch_size=500)
+        db.table("fanouts").insert({"ref": ref, "at": now, "by": by, "recipients": len(recipients)})
     return len(recipients)
 
 
@@ -257,8 +275,13 @@ def notify_change(kb_db, db, change_id: int, by: str = "") -> int:
         _queue(db, f"change:{change_id}", by or change["by"], {}, None)
         return 0
     full = notices.passage_for_notice(kb_db, passage)
-    return _queue(db, f"change:{change_id}", by or change["by"], recipients,
-                  lambda subject, elder: notices.compose(what, subject, full, elder))
+    return _queue(
+        db,
+        f"change:{change_id}",
+        by or change["by"],
+        recipients,
+        lambda subject, elder: notices.compose(what, subject, full, elder),
+    )
 
 
 def notify_dated(kb_db, db, today: date) -> int:
@@ -276,15 +299,22 @@ def notify_dated(kb_db, db, today: date) -> int:
     for passage_id, valid_from, valid_to in rows:
         row = dict(kb_db["passages"].get(passage_id))
         for what, day in (("valid", valid_from), ("expired", valid_to)):
-            if not day or not (since < day <= today.isoformat() if what == "valid" else since <= day < today.isoformat()):
+            if not day or not (
+                since < day <= today.isoformat() if what == "valid" else since <= day < today.isoformat()
+            ):
                 continue
             ref = f"dated:{passage_id}:{what}:{day}"
             if db.execute("SELECT 1 FROM fanouts WHERE ref = ?", [ref]).fetchone():
                 continue
             recipients = followers(db, passage_subjects(row))
             full = notices.passage_for_notice(kb_db, row)
-            told += _queue(db, ref, "date", recipients,
-                           lambda subject, elder, w=what, p=full: notices.compose(w, subject, p, elder))
+            told += _queue(
+                db,
+                ref,
+                "date",
+                recipients,
+                lambda subject, elder, w=what, p=full: notices.compose(w, subject, p, elder),
+            )
     return told
 
 
@@ -305,14 +335,37 @@ def announce(kb_db, db, subject: Subject, text: str, by: str) -> tuple[int, int]
         raise staff.ValidationError(f"the announcement is {len(text)} characters; at most {notices.MAX_ANNOUNCEMENT}")
     recipients = followers(db, [subject])
     with store.write_transaction(db):
-        announcement_id = db["announcements"].insert(
-            {"at": store.now(), "by": by, "kind": subject.kind, "subject": subject.name, "text": text,
-             "recipients": len(recipients)}).last_pk
+        announcement_id = (
+            db["announcements"]
+            .insert(
+                {
+                    "at": store.now(),
+                    "by": by,
+                    "kind": subject.kind,
+                    "subject": subject.name,
+                    "text": text,
+                    "recipients": len(recipients),
+                }
+            )
+            .last_pk
+        )
     with store.write_transaction(kb_db):
-        staff._record(kb_db, "announcements", announcement_id, "announce", None,
-                      {"subject": subject.label, "text": text, "recipients": len(recipients)}, by)
-    _queue(db, f"announcement:{announcement_id}", by, recipients,
-           lambda s, elder: notices.compose_announcement(s, text, elder))
+        staff._record(
+            kb_db,
+            "announcements",
+            announcement_id,
+            "announce",
+            None,
+            {"subject": subject.label, "text": text, "recipients": len(recipients)},
+            by,
+        )
+    _queue(
+        db,
+        f"announcement:{announcement_id}",
+        by,
+        recipients,
+        lambda s, elder: notices.compose_announcement(s, text, elder),
+    )
     return announcement_id, len(recipients)
 
 
@@ -326,7 +379,7 @@ class QuietHours:
     zone: ZoneInfo
 
     @classmethod
-    def parse(cls, value: str, zone: str) -> "QuietHours":
+    def parse(cls, value: str, zone: str) -> QuietHours:
         """`22:00-08:00` in `Asia/Shanghai`; an empty value means no quiet hours."""
         if not value.strip():
             return cls(clock(0), clock(0), ZoneInfo(zone))
@@ -346,8 +399,9 @@ class QuietHours:
 def recover_interrupted(db) -> int:
     """At start: a row left `sending` by a crash may or may not have reached Telegram; it is not sent again."""
     with store.write_transaction(db):
-        return db.execute("UPDATE outbox SET status = 'uncertain', error = 'relay stopped while sending' "
-                          "WHERE status = 'sending'").rowcount
+        return db.execute(
+            "UPDATE outbox SET status = 'uncertain', error = 'relay stopped while sending' WHERE status = 'sending'"
+        ).rowcount
 
 
 def queued(db, limit: int, skip_chats=()) -> list[dict]:
@@ -370,14 +424,17 @@ def queued(db, limit: int, skip_chats=()) -> list[dict]:
 def claim(db, row_id: int) -> bool:
     """Mark a message `sending` (on disk) before it goes; False if something else took it."""
     with store.write_transaction(db):
-        return db.execute("UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'queued'",
-                          [row_id]).rowcount == 1
+        return (
+            db.execute("UPDATE outbox SET status = 'sending' WHERE id = ? AND status = 'queued'", [row_id]).rowcount
+            == 1
+        )
 
 
 def mark(db, row_id: int, status: str, error: str | None = None) -> None:
     with store.write_transaction(db):
-        db.execute("UPDATE outbox SET status = ?, sent_at = ?, error = ? WHERE id = ?",
-                   [status, store.now(), error, row_id])
+        db.execute(
+            "UPDATE outbox SET status = ?, sent_at = ?, error = ? WHERE id = ?", [status, store.now(), error, row_id]
+        )
 
 
 def release(db, row_id: int, error: str) -> None:
@@ -389,7 +446,7 @@ def release(db, row_id: int, error: str) -> None:
 def set_state(db, **values) -> None:
     with store.write_transaction(db):
         for key, value in values.items():
-            db["state"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+            db.table("state").upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
 
 def get_state(db, key: str, default=None):
@@ -422,6 +479,7 @@ def tell_followers(kb_db, change_id: int, follows_path: Path | None = None, noti
 
 
 def latest_change(kb_db, table: str, key) -> int:
-    row = kb_db.execute("SELECT max(id) FROM changes WHERE table_name = ? AND row_key = ?",
-                        [table, str(key)]).fetchone()
+    row = kb_db.execute(
+        "SELECT max(id) FROM changes WHERE table_name = ? AND row_key = ?", [table, str(key)]
+    ).fetchone()
     return row[0]

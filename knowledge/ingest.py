@@ -4,15 +4,16 @@ The parser drops the page chrome, reads title, source and date, fixes ASCII punc
 parts (一、 to 六、) and the headed paragraphs (a short opening sentence such as 加大扶助弱势群体力度。), and
 splits each paragraph into passages of one or a few sentences that keep their path: part -> heading.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
 
 import sqlite_utils
 import yaml
@@ -130,14 +131,18 @@ def check_is_text(text: str) -> None:
         raise ValueError("the file is empty")
     printable = sum(1 for ch in visible if ch.isprintable())
     if printable / len(visible) < MIN_PRINTABLE_SHARE:
-        raise ValueError(f"the file is not plain text: {len(visible) - printable} of its {len(visible)} characters "
-                         "are control or unprintable characters")
+        raise ValueError(
+            f"the file is not plain text: {len(visible) - printable} of its {len(visible)} characters "
+            "are control or unprintable characters"
+        )
     words = [ch for ch in (html_to_text(text) if looks_like_html(text) else text) if ch.isalnum()]
     cjk = sum(1 for ch in words if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
     if not words or cjk / len(words) < MIN_CJK_SHARE:
         share = cjk / len(words) if words else 0.0
-        raise ValueError(f"the file does not read as a Chinese plan: {share:.0%} of its letters are Chinese "
-                         f"(at least {MIN_CJK_SHARE:.0%} expected)")
+        raise ValueError(
+            f"the file does not read as a Chinese plan: {share:.0%} of its letters are Chinese "
+            f"(at least {MIN_CJK_SHARE:.0%} expected)"
+        )
 
 
 def parse_plan(raw: str) -> ParsedDocument:
@@ -200,7 +205,7 @@ def _split_heading(paragraph: str) -> tuple[str, str]:
     sentences = split_sentences(paragraph)
     first = sentences[0] if sentences else ""
     if len(sentences) > 1 and len(first) <= MAX_HEADING_CHARS and first.endswith("。") and "，" not in first:
-        return first.rstrip("。"), paragraph[len(first):].strip()
+        return first.rstrip("。"), paragraph[len(first) :].strip()
     return "", paragraph
 
 
@@ -249,8 +254,9 @@ def passage_row(passage: Passage, matcher: catalog.EntityMatcher) -> dict:
     }
 
 
-def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
-                    on_import: Callable[[int], object] | None = None) -> tuple[int, bool]:
+def import_document(
+    db: sqlite_utils.Database, doc: ParsedDocument, on_import: Callable[[int], object] | None = None
+) -> tuple[int, bool]:
     """Store a parsed document. Returns (document id, created); the same content again changes nothing.
 
     The passages are tokenized before the write lock is taken, so a long import does not hold up another
@@ -267,16 +273,20 @@ def import_document(db: sqlite_utils.Database, doc: ParsedDocument,
         existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
         if existing:  # imported by someone else while this one was being tokenized
             return existing[0], False
-        doc_id = db.table("documents").insert(
-            {
-                "title": doc.title,
-                "source": doc.source,
-                "published": doc.published,
-                "year": doc.year,
-                "content_hash": digest,
-                "imported_at": store.now(),
-            }
-        ).last_pk
+        doc_id = (
+            db.table("documents")
+            .insert(
+                {
+                    "title": doc.title,
+                    "source": doc.source,
+                    "published": doc.published,
+                    "year": doc.year,
+                    "content_hash": digest,
+                    "imported_at": store.now(),
+                }
+            )
+            .last_pk
+        )
         assert doc_id is not None
         db.table("passages").insert_all({"document_id": doc_id, **row} for row in rows)
         store.bump_version(db)
@@ -315,7 +325,9 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
     seed_glossary(db)
     if not db.execute("SELECT 1 FROM contacts LIMIT 1").fetchone():
         phone, _, name = default_contact.partition(" ")
-        db.table("contacts").insert({"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""})
+        db.table("contacts").insert(
+            {"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""}
+        )
     results = []
     for path in sorted(Path(documents_dir).glob("*")):
         if path.suffix.lower() in {".txt", ".html", ".htm"}:

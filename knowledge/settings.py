@@ -2,6 +2,7 @@
 
 Each has a default that works on a fresh clone, so `make run` needs no setup.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,18 +21,14 @@ def _path(name: str, default: Path) -> Path:
 @dataclass(frozen=True)
 class Settings:
     kb_path: Path = field(default_factory=lambda: _path("WESTBOT_KB", ROOT / "var" / "knowledge.db"))
-    questions_path: Path = field(
-        default_factory=lambda: _path("WESTBOT_QUESTIONS", ROOT / "var" / "questions.db")
-    )
+    questions_path: Path = field(default_factory=lambda: _path("WESTBOT_QUESTIONS", ROOT / "var" / "questions.db"))
     trackers_path: Path = field(default_factory=lambda: _path("WESTBOT_TRACKERS", ROOT / "var" / "trackers.db"))
     retention_days: int = field(default_factory=lambda: int(os.environ.get("WESTBOT_RETENTION_DAYS", "90")))
     # Generated jieba dictionaries: Rasa's JiebaTokenizer reads every file in this folder.
     jieba_dict_dir: Path = field(
         default_factory=lambda: _path("WESTBOT_JIEBA_DICT", ROOT / "nlu" / "generated" / "jieba")
     )
-    lookup_dir: Path = field(
-        default_factory=lambda: _path("WESTBOT_LOOKUPS", ROOT / "nlu" / "generated" / "lookups")
-    )
+    lookup_dir: Path = field(default_factory=lambda: _path("WESTBOT_LOOKUPS", ROOT / "nlu" / "generated" / "lookups"))
     cache_dir: Path = field(default_factory=lambda: _path("WESTBOT_CACHE", ROOT / "var" / "cache"))
     documents_dir: Path = DATA_DIR / "documents"
     default_contact: str = field(

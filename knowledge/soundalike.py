@@ -5,6 +5,7 @@ right one. A stretch of the question is read as a known name when every characte
 character in the same place (tones ignored, all readings of a character tried) and enough characters are the
 very same ones. Thresholds were measured with benchmarks/soundalike.py: no false match on out-of-scope questions.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,7 +24,7 @@ _FOLD_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
 def fold(syllable: str) -> str:
     for long, short in _FOLD_INITIALS:
         if syllable.startswith(long):
-            syllable = short + syllable[len(long):]
+            syllable = short + syllable[len(long) :]
             break
     for long, short in _FOLD_FINALS:
         if syllable.endswith(long):
@@ -62,7 +63,7 @@ class SoundAlikeMatcher:
             if len(name) >= MIN_NAME_CHARS and all("\u4e00" <= c <= "\u9fff" or c.isalnum() for c in name):
                 self._by_length.setdefault(len(name), []).append(name)
                 for i in range(len(name)):
-                    self._by_blank.setdefault((i, name[:i] + name[i + 1:]), []).append((order, name))
+                    self._by_blank.setdefault((i, name[:i] + name[i + 1 :]), []).append((order, name))
 
     def find(self, text: str) -> list[SoundAlike]:
         """Stretches of `text` that sound like a known name but are not written like it, longest first."""
@@ -70,9 +71,9 @@ class SoundAlikeMatcher:
         taken = [False] * len(text)
         for length in sorted(self._by_length, reverse=True):
             for start in range(0, len(text) - length + 1):
-                if any(taken[start:start + length]):
+                if any(taken[start : start + length]):
                     continue
-                window = text[start:start + length]
+                window = text[start : start + length]
                 name = self._match(window, self._candidates(window))
                 if name:
                     found.append(SoundAlike(start, start + length, window, name))
@@ -84,7 +85,7 @@ class SoundAlikeMatcher:
         """The names that differ from `window` in at most one character, in the order they were given."""
         close: set[tuple[int, str]] = set()
         for i in range(len(window)):
-            close.update(self._by_blank.get((i, window[:i] + window[i + 1:]), ()))
+            close.update(self._by_blank.get((i, window[:i] + window[i + 1 :]), ()))
         return [name for _, name in sorted(close)]
 
     @staticmethod
@@ -102,5 +103,5 @@ class SoundAlikeMatcher:
     def correct(self, text: str) -> str:
         """`text` with every sound-alike name written the way the knowledge base writes it."""
         for match in reversed(self.find(text)):
-            text = text[: match.start] + match.name + text[match.end:]
+            text = text[: match.start] + match.name + text[match.end :]
         return text

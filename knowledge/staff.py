@@ -3,6 +3,7 @@
 Every function here takes an open writer database (`store.open_for_writing`) and the name of the person making
 the change. Each change bumps the knowledge base version, so the bot uses it on the next question.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,21 +41,26 @@ class NotFound(LookupError):
 # ---------------------------------------------------------------- history
 
 
-def _record(db, table: str, key, action: str, before: dict | None, after: dict | None, by: str,
-            undo_of: int | None = None) -> int:
-    change_id = db.table("changes").insert(
-        {
-            "at": store.now(),
-            "by": by,
-            "table_name": table,
-            "row_key": str(key),
-            "action": action,
-            "before": json.dumps(before, ensure_ascii=False) if before is not None else None,
-            "after": json.dumps(after, ensure_ascii=False) if after is not None else None,
-            "undo_of": undo_of,
-            "undone_by": None,
-        }
-    ).last_pk
+def _record(
+    db, table: str, key, action: str, before: dict | None, after: dict | None, by: str, undo_of: int | None = None
+) -> int:
+    change_id = (
+        db.table("changes")
+        .insert(
+            {
+                "at": store.now(),
+                "by": by,
+                "table_name": table,
+                "row_key": str(key),
+                "action": action,
+                "before": json.dumps(before, ensure_ascii=False) if before is not None else None,
+                "after": json.dumps(after, ensure_ascii=False) if after is not None else None,
+                "undo_of": undo_of,
+                "undone_by": None,
+            }
+        )
+        .last_pk
+    )
     store.bump_version(db)
     return change_id
 
@@ -114,8 +120,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\
 def _refuse_control_characters(value: str, name: str) -> None:
     found = _CONTROL.search(value)
     if found:
-        raise ValidationError(f"{name} contains a control character (U+{ord(found.group()):04X}) at position "
-                              f"{found.start() + 1}: remove it and try again")
+        raise ValidationError(
+            f"{name} contains a control character (U+{ord(found.group()):04X}) at position "
+            f"{found.start() + 1}: remove it and try again"
+        )
 
 
 def _date(value, name: str) -> str | None:
@@ -178,17 +186,21 @@ def staff_document(db) -> int:
     if row:
         return row[0]
     today = date.today()
-    return db.table("documents").insert(
-        {
-            "title": STAFF_DOCUMENT_TITLE,
-            "source": STAFF_DOCUMENT_SOURCE,
-            "published": today.isoformat(),
-            "year": today.year,
-            "content_hash": "staff",
-            "imported_at": store.now(),
-            "kind": "staff",
-        }
-    ).last_pk
+    return (
+        db.table("documents")
+        .insert(
+            {
+                "title": STAFF_DOCUMENT_TITLE,
+                "source": STAFF_DOCUMENT_SOURCE,
+                "published": today.isoformat(),
+                "year": today.year,
+                "content_hash": "staff",
+                "imported_at": store.now(),
+                "kind": "staff",
+            }
+        )
+        .last_pk
+    )
 
 
 def get_passage(db, passage_id: int) -> dict:
@@ -230,8 +242,18 @@ def _derived(db, topic: str, heading: str, text: str, entities: list[catalog.Ent
     return row
 
 
-def add_passage(db, *, topic: str, text: str, by: str, heading: str = "", plain: str | None = None,
-                entities=(), valid_from=None, valid_to=None) -> int:
+def add_passage(
+    db,
+    *,
+    topic: str,
+    text: str,
+    by: str,
+    heading: str = "",
+    plain: str | None = None,
+    entities=(),
+    valid_from=None,
+    valid_to=None,
+) -> int:
     """Add a passage the bot can answer from. Returns its id."""
     topic = _topic(topic)
     text = _required(text, "text", MAX_TEXT)
@@ -321,8 +343,9 @@ def retire_passage(db, passage_id: int, *, by: str) -> dict:
         before = get_passage(db, passage_id)
         if before["status"] == "retired":
             raise ValidationError(f"passage {passage_id} is already retired")
-        db.table("passages").update(passage_id, {"status": "retired", "revision": before["revision"] + 1,
-                                           "updated_at": store.now()})
+        db.table("passages").update(
+            passage_id, {"status": "retired", "revision": before["revision"] + 1, "updated_at": store.now()}
+        )
         after = get_passage(db, passage_id)
         _record(db, "passages", passage_id, "retire", _public(before), _public(after), by)
     return after
@@ -331,8 +354,9 @@ def retire_passage(db, passage_id: int, *, by: str) -> dict:
 # ---------------------------------------------------------------- contacts and glossary
 
 
-def set_contact(db, *, topic: str, name: str, phone: str, by: str, hours: str = "", address: str = "",
-                contact_id: int | None = None) -> int:
+def set_contact(
+    db, *, topic: str, name: str, phone: str, by: str, hours: str = "", address: str = "", contact_id: int | None = None
+) -> int:
     """Add a contact (or change one, with `contact_id`). Topic `*` means every topic."""
     if topic != "*":
         topic = _topic(topic)
@@ -420,8 +444,7 @@ def add_phrase(db, phrase: str, means, *, by: str) -> dict:
     if not words:
         raise ValidationError("give at least one plan word, e.g. --means 公益性岗位,就业")
     with store.write_transaction(db):
-        texts = [r[0] for r in db.execute(
-            "SELECT text || heading FROM passages WHERE status = 'active'").fetchall()]
+        texts = [r[0] for r in db.execute("SELECT text || heading FROM passages WHERE status = 'active'").fetchall()]
         missing = [w for w in words if not any(w in match_form(t) for t in texts)]
         if missing:
             raise ValidationError(f"the plan never uses {'、'.join(missing)}: choose words that stand in a passage")
@@ -490,8 +513,16 @@ def undo(db, change_id: int, *, by: str) -> int:
         else:
             db[table].upsert(before, pk=_PK[table])
         after = _current(db, table, key)
-        undo_id = _record(db, table, key, "undo", _public(current) if current else None,
-                          _public(after) if after else None, by, undo_of=change_id)
+        undo_id = _record(
+            db,
+            table,
+            key,
+            "undo",
+            _public(current) if current else None,
+            _public(after) if after else None,
+            by,
+            undo_of=change_id,
+        )
         db.table("changes").update(change_id, {"undone_by": undo_id})
     return undo_id
 
@@ -516,7 +547,8 @@ def import_file(db, path: Path, *, by: str) -> tuple[int, bool, str]:
         _refuse_control_characters(p.text, "the document")
     record = {"title": doc.title, "published": doc.published, "passages": len(doc.passages)}
     doc_id, created = ingest.import_document(
-        db, doc, on_import=lambda doc_id: _record(db, "documents", doc_id, "import", None, record, by))
+        db, doc, on_import=lambda doc_id: _record(db, "documents", doc_id, "import", None, record, by)
+    )
     return doc_id, created, doc.title
 
 

@@ -3,6 +3,7 @@
 Writers open it with `open_for_writing` (WAL, migrations applied, one transaction per change); the bot opens it
 with `open_read_only`, so a staff write can never make a resident's question fail.
 """
+
 from __future__ import annotations
 
 import sqlite3

@@ -4,6 +4,7 @@
 full-width forms folded (NFKC), Cantonese words replaced from a data table, traditional characters converted
 with OpenCC, emoji and control characters dropped, runs of punctuation collapsed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,8 @@ from .settings import DATA_DIR
 MAX_QUESTION_CHARS = 500
 
 _EMOJI = re.compile(
-    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0001F900-\U0001F9FF\U00002B00-\U00002BFF"
-    "\uFE00-\uFE0F\u200B-\u200F\u2060-\u206F\U000E0000-\U000E007F]+"
+    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\U00002b00-\U00002bff"
+    "\ufe00-\ufe0f\u200b-\u200f\u2060-\u206f\U000e0000-\U000e007f]+"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATES = re.compile("[\ud800-\udfff]")

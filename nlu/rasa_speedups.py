@@ -27,11 +27,12 @@ session of 400 answers began the next one with 470 slot events, and each session
 a resident's history grew back with every visit. Here each slot is carried over once, with the value (and
 metadata) it was last set to: the same slots and values after the session start, in a handful of events.
 """
+
 from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Dict, Text
+from typing import Any, Dict
 
 import aiohttp
 from jsonschema import ValidationError
@@ -56,7 +57,7 @@ def _response_validator():
     return cls(schema)
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     try:
         _response_validator().validate(result)
         return True
@@ -88,16 +89,18 @@ def _session(self: EndpointConfig):
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return _rasa_session(self)  # outside an event loop: Rasa's own, closed after use
-    auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
-            if self.basic_auth else None)
+    auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
     key = (id(loop), self.url, tuple(sorted(self.headers.items())), auth)
     session = _sessions.get(key)
     if session is None or session.closed or session._loop is not loop:
         for old in [k for k, s in _sessions.items() if s.closed or s._loop.is_closed()]:
             del _sessions[old]
         session = _sessions[key] = aiohttp.ClientSession(
-            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_IDLE_CONNECTION_SECONDS))
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_IDLE_CONNECTION_SECONDS),
+        )
     return _KeptSession(session)
 
 
@@ -113,7 +116,7 @@ def _is_empty(self: Domain) -> bool:
     return self.__dict__["_westbot_is_empty"]
 
 
-def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
     cls = _event_classes.get(type_name)
     if cls is None:
         _event_classes.clear()  # a name not seen yet, perhaps from a class imported since: list them again

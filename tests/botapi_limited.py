@@ -1,6 +1,7 @@
 """The Bot API stand-in with Telegram's sending limits: about 30 messages a second overall and one a second per
 chat (a short burst of a few is tolerated, as Telegram does), answered with 429 and retry_after beyond them; and
 chats that blocked the bot (403). Used by the follow tests and benchmarks/follow_fanout.py."""
+
 from __future__ import annotations
 
 import time
@@ -36,16 +37,27 @@ class LimitedBotApiStandIn(BotApiStandIn):
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             self.calls.append((method + ":refused", params))
-            return web.json_response({"ok": False, "error_code": 403,
-                                      "description": "Forbidden: bot was blocked by the user"}, status=403)
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403
+            )
         now = time.monotonic()
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
-        if len(self._recent) >= self.per_second or now - self._last_in_chat[chat_id] < self.per_chat_gap - self.burst_slack:
+        if (
+            len(self._recent) >= self.per_second
+            or now - self._last_in_chat[chat_id] < self.per_chat_gap - self.burst_slack
+        ):
             self.too_many += 1
             self.calls.append((method + ":limited", params))
-            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": 1}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
         self._recent.append(now)
         self._last_in_chat[chat_id] = now
         self.delivered.append((now, chat_id, method))

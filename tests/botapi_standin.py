@@ -2,6 +2,7 @@
 
 python-telegram-bot is pointed at it with `base_url`, so the real relay runs with no network beyond loopback.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +12,15 @@ import time
 
 from aiohttp import web
 
-BOT = {"id": 4242, "is_bot": True, "first_name": "西区居民助手", "username": "xiqu_helper_bot",
-       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT = {
+    "id": 4242,
+    "is_bot": True,
+    "first_name": "西区居民助手",
+    "username": "xiqu_helper_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 class BotApiStandIn:
@@ -64,13 +72,21 @@ class BotApiStandIn:
             message.update(message_id=under["message_id"], text=under.get("text", ""))
             if under.get("reply_markup"):
                 message["reply_markup"] = under["reply_markup"]
-        query = {"id": str(next(self._ids)), "from": self._user(user_id), "chat_instance": "ci", "data": data,
-                 "message": message}
+        query = {
+            "id": str(next(self._ids)),
+            "from": self._user(user_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": message,
+        }
         return self._push({"callback_query": query})
 
     def sent(self, method: str | None = None, chat_id: int | None = None) -> list[dict]:
-        return [p for m, p in self.calls if (method is None or m == method)
-                and (chat_id is None or str(p.get("chat_id")) == str(chat_id))]
+        return [
+            p
+            for m, p in self.calls
+            if (method is None or m == method) and (chat_id is None or str(p.get("chat_id")) == str(chat_id))
+        ]
 
     def texts(self, chat_id: int = 1001) -> list[str]:
         return [p["text"] for p in self.sent("sendMessage", chat_id)]
@@ -112,8 +128,15 @@ class BotApiStandIn:
             return self._ok(await self._get_updates(params))
         if method == "sendMessage" and self.flood_for > 0:
             self.flood_for -= 1
-            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": 1}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
         if method == "sendMessage" and self.fail_next:
             status, reason = self.fail_next.pop(0)
             return web.json_response({"ok": False, "error_code": status, "description": reason}, status=status)
@@ -123,8 +146,11 @@ class BotApiStandIn:
             params["message_id"] = message["message_id"]  # so a test can press a button under this message
             if method == "sendVoice":
                 file_id = params["voice"] if isinstance(params["voice"], str) else f"voice-{message['message_id']}"
-                message["voice"] = {"file_id": file_id, "file_unique_id": file_id,
-                                    "duration": int(params.get("duration") or 0)}
+                message["voice"] = {
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "duration": int(params.get("duration") or 0),
+                }
             if method == "sendPhoto":
                 message["photo"] = [{"file_id": "photo-1", "file_unique_id": "p1", "width": 64, "height": 64}]
             return self._ok(message)

@@ -1,4 +1,5 @@
 """Shared fixtures: a knowledge base built from the shipped plan, in a temporary folder per test session."""
+
 from __future__ import annotations
 
 import glob
@@ -90,8 +91,11 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("CI", "").lower() == "true" and _skipped_for_tools:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(f"CI=true, but tests were skipped for a missing program (CI installs them all): "
-                                f"{len(_skipped_for_tools)}", red=True)
+            reporter.write_line(
+                f"CI=true, but tests were skipped for a missing program (CI installs them all): "
+                f"{len(_skipped_for_tools)}",
+                red=True,
+            )
             for nodeid in _skipped_for_tools:
                 reporter.write_line(f"  {nodeid}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,11 +1,11 @@
 """Start the real action server and Rasa on free ports, for end-to-end tests."""
+
 from __future__ import annotations
 
 import json
 import os
 import secrets
 import shutil
-from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,15 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen) -> None:
 class Servers:
     """An action server and a Rasa server sharing one tracker store in `workdir`."""
 
-    def __init__(self, workdir: Path, kb_path: Path, log_dir: Path | None = None, name: str = "",
-                 env: dict | None = None, endpoints: Path | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        kb_path: Path,
+        log_dir: Path | None = None,
+        name: str = "",
+        env: dict | None = None,
+        endpoints: Path | None = None,
+    ):
         self.workdir = workdir
         self.name = name
         self.rasa_port, self.actions_port = free_port(), free_port()
@@ -68,7 +76,7 @@ class Servers:
             self.endpoints = workdir / "endpoints.yml"
             self.endpoints.write_text(
                 f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
-                f'tracker_store:\n  type: bot.tracker_store.CachedSQLTrackerStore\n'
+                f"tracker_store:\n  type: bot.tracker_store.CachedSQLTrackerStore\n"
                 f'  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n',
                 encoding="utf-8",
             )
@@ -78,12 +86,14 @@ class Servers:
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}{self.name}.log", "ab")
-        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def start_actions(self) -> None:
-        self.actions = self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
-                                               "--port", str(self.actions_port)])
+        self.actions = self._spawn(
+            "actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)]
+        )
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
 
     def start_rasa(self) -> None:
@@ -91,11 +101,28 @@ class Servers:
         token_file.write_text(self.api_token + "\n", encoding="ascii")
         token_file.chmod(0o600)
         # As under `make run`: the token is read from the file, never on a command line.
-        self.rasa = self._spawn("rasa", [sys.executable, "-m", "bot.run_rasa", "--token-file", str(token_file), "--",
-                                         "--model", str(MODEL), "--enable-api",
-                                         "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-                                         "--endpoints", str(self.endpoints),
-                                         "--credentials", str(ROOT / "credentials.yml")])
+        self.rasa = self._spawn(
+            "rasa",
+            [
+                sys.executable,
+                "-m",
+                "bot.run_rasa",
+                "--token-file",
+                str(token_file),
+                "--",
+                "--model",
+                str(MODEL),
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+            ],
+        )
         wait_for(f"{self.url}/", 240, self.rasa)
 
     @staticmethod
@@ -120,8 +147,9 @@ class Servers:
 
     def say(self, sender: str, message: str) -> list[dict]:
         body = json.dumps({"sender": sender, "message": message}).encode()
-        request = urllib.request.Request(f"{self.url}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
             return json.loads(response.read() or b"[]")

@@ -1,6 +1,6 @@
 """The answer action with real Rasa SDK objects: what a resident would see, and the events it returns."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 import sqlite_utils
@@ -91,7 +91,9 @@ async def test_a_question_the_plan_does_not_answer_is_declined_and_logged(tmp_pa
 async def test_a_road_is_remembered_and_a_follow_up_uses_it():
     _, events = await ask("粤信路会改造吗", intent="ask_roads")
     assert {"event": "slot", "name": "last_entity", "value": "粤信路", "timestamp": None} in events
-    messages, _ = await ask("那条路什么时候修好", intent="ask_roads", slots={"last_entity": "粤信路", "last_topic": "roads"})
+    messages, _ = await ask(
+        "那条路什么时候修好", intent="ask_roads", slots={"last_entity": "粤信路", "last_topic": "roads"}
+    )
     assert "粤信路" in text_of(messages) and sources(messages)
 
 
@@ -134,7 +136,9 @@ async def test_switching_modes_sets_the_slot():
     events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker("长者模式", intent="elder_mode_on"), {})
     assert events == [{"event": "slot", "name": "elder_mode", "value": True, "timestamp": None}]
     assert "长者模式" in text_of(dispatcher.messages)
-    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker("普通模式", intent="elder_mode_off"), {})
+    events = await conversation.ActionSwitchMode().run(
+        dispatcher, make_tracker("普通模式", intent="elder_mode_off"), {}
+    )
     assert events[0]["value"] is False
 
 
@@ -200,17 +204,20 @@ async def test_pressing_another_passage_shows_it_as_an_answer(unsure):
     first, _ = await ask("康复服务", intent="ask_elderly")
     button = next(b for b in buttons_of(first) if b["title"].startswith("也可能您想问："))
     passage_id = button["payload"].split('"passage_id":"')[1].split('"')[0]
-    shown, events = await ask(button["payload"], intent="ask_plan",
-                              entities=[{"entity": "passage_id", "value": passage_id}])
+    shown, events = await ask(
+        button["payload"], intent="ask_plan", entities=[{"entity": "passage_id", "value": passage_id}]
+    )
     assert sources(shown)[0]["passage_id"] == int(passage_id)
     assert shown[0]["custom"]["kind"] == "answer"
     assert {"name": "last_passage", "value": float(passage_id)} in [
-        {"name": e["name"], "value": e["value"]} for e in events]
+        {"name": e["name"], "value": e["value"]} for e in events
+    ]
 
 
 async def test_a_button_for_a_passage_that_is_gone_says_so():
-    messages, events = await ask('/ask_plan{"passage_id":"99999"}', intent="ask_plan",
-                                 entities=[{"entity": "passage_id", "value": "99999"}])
+    messages, events = await ask(
+        '/ask_plan{"passage_id":"99999"}', intent="ask_plan", entities=[{"entity": "passage_id", "value": "99999"}]
+    )
     assert "不再使用" in text_of(messages) and not sources(messages) and events == []
 
 
@@ -220,8 +227,10 @@ async def test_the_elder_answer_starts_with_what_was_asked():
 
 
 def _answer_events(question, passage):
-    return [{"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_plan"}}},
-            {"event": "bot", "text": "答案", "data": {"custom": {"source": {"passage_id": passage}}}}]
+    return [
+        {"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_plan"}}},
+        {"event": "bot", "text": "答案", "data": {"custom": {"source": {"passage_id": passage}}}},
+    ]
 
 
 def _press(intent, passage):
@@ -235,14 +244,16 @@ async def test_feedback_counts_for_the_answer_pressed_once(tmp_path):
     text, parse = _press("feedback_not_helpful", 11)
     first = history + [{"event": "user", "text": text, "parse_data": parse}]
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, intent="feedback_not_helpful", entities=parse["entities"],
-                           slots={"last_passage": 22.0}, events=first)
+    tracker = make_tracker(
+        text, intent="feedback_not_helpful", entities=parse["entities"], slots={"last_passage": 22.0}, events=first
+    )
     await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
     assert "抱歉没帮上忙" in dispatcher.messages[0]["text"]
     again = first + [{"event": "user", "text": text, "parse_data": parse}]
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, intent="feedback_not_helpful", entities=parse["entities"],
-                           slots={"last_passage": 22.0}, events=again)
+    tracker = make_tracker(
+        text, intent="feedback_not_helpful", entities=parse["entities"], slots={"last_passage": 22.0}, events=again
+    )
     await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
     assert "已经评价过" in dispatcher.messages[0]["text"]
     rows = list(sqlite_utils.Database(tmp_path / "questions.db")["feedback"].rows)

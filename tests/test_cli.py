@@ -1,4 +1,5 @@
 """The staff command line, through click's CliRunner."""
+
 import json
 
 import pytest
@@ -53,16 +54,22 @@ def run(kb_path, tmp_path, monkeypatch):
     monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
 
     def invoke(*args, input=None):
-        result = CliRunner().invoke(cli, [args[0], "--db", str(kb_path), *args[1:]] if args[0] not in
-                                    ("contacts", "glossary", "unanswered") else list(args), input=input)
+        result = CliRunner().invoke(
+            cli,
+            [args[0], "--db", str(kb_path), *args[1:]]
+            if args[0] not in ("contacts", "glossary", "unanswered")
+            else list(args),
+            input=input,
+        )
         return result
 
     return invoke
 
 
 def test_add_show_edit_retire_history_undo(run):
-    added = run("add", "--topic", "roads", "--entity", "翠湾路", "--text", "翠湾路已于2026年10月1日通车。",
-                "--by", "李明")
+    added = run(
+        "add", "--topic", "roads", "--entity", "翠湾路", "--text", "翠湾路已于2026年10月1日通车。", "--by", "李明"
+    )
     assert added.exit_code == 0, added.output
     pid = added.output.split("added passage ")[1].split(";")[0]
     assert "翠湾路已于2026年10月1日通车" in run("show", pid).output
@@ -85,13 +92,16 @@ def test_edit_with_a_stale_revision_is_refused(run):
     assert "Nothing was saved" in refused.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (("add", "--topic", "roads"), "--text is required"),
-    (("add", "--topic", "weather", "--text", "x"), "unknown topic"),
-    (("add", "--topic", "roads", "--text", "x", "--valid-to", "tomorrow"), "must be a date"),
-    (("show", "99999"), "no passage 99999"),
-    (("undo", "99999"), "no change 99999"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("add", "--topic", "roads"), "--text is required"),
+        (("add", "--topic", "weather", "--text", "x"), "unknown topic"),
+        (("add", "--topic", "roads", "--text", "x", "--valid-to", "tomorrow"), "must be a date"),
+        (("show", "99999"), "no passage 99999"),
+        (("undo", "99999"), "no change 99999"),
+    ],
+)
 def test_bad_commands_get_a_clear_message(run, args, message):
     result = run(*args)
     assert result.exit_code == 1
@@ -114,8 +124,9 @@ def test_import_text_and_html(run, tmp_path, plan_text):
     assert "unchanged" in run("import", str(again)).output
     page = tmp_path / "2021.html"
     body = plan_text.replace("2020", "2021")
-    page.write_text("<html><body>" + "".join(f"<p>{line}</p>" for line in body.splitlines()) + "</body></html>",
-                    encoding="utf-8")
+    page.write_text(
+        "<html><body>" + "".join(f"<p>{line}</p>" for line in body.splitlines()) + "</body></html>", encoding="utf-8"
+    )
     result = run("import", str(page))
     assert "imported: document" in result.output and "西区2021年工作计划" in result.output
 
@@ -123,14 +134,30 @@ def test_import_text_and_html(run, tmp_path, plan_text):
 def test_contacts_and_glossary_commands(kb_path):
     runner = CliRunner()
     db = ["--db", str(kb_path)]
-    added = runner.invoke(cli, ["contacts", "add", *db, "--topic", "elderly", "--name", "西区长者服务站",
-                                "--phone", "0760-88881234", "--hours", "8:30-17:30"])
+    added = runner.invoke(
+        cli,
+        [
+            "contacts",
+            "add",
+            *db,
+            "--topic",
+            "elderly",
+            "--name",
+            "西区长者服务站",
+            "--phone",
+            "0760-88881234",
+            "--hours",
+            "8:30-17:30",
+        ],
+    )
     assert added.exit_code == 0, added.output
     listing = runner.invoke(cli, ["contacts", "list", *db]).output
     assert "西区长者服务站 0760-88881234" in listing
     cid = added.output.split()[-1]
-    edited = runner.invoke(cli, ["contacts", "edit", *db, cid, "--topic", "elderly", "--name", "西区长者服务站",
-                                 "--phone", "0760-88880000"])
+    edited = runner.invoke(
+        cli,
+        ["contacts", "edit", *db, cid, "--topic", "elderly", "--name", "西区长者服务站", "--phone", "0760-88880000"],
+    )
     assert "saved contact" in edited.output
     assert "removed contact" in runner.invoke(cli, ["contacts", "remove", *db, cid]).output
     assert runner.invoke(cli, ["glossary", "set", *db, "瓶颈路", "容易堵车的窄路"]).exit_code == 0
@@ -164,12 +191,15 @@ def test_backup_and_restore_commands(run, tmp_path):
     assert "备份之后" not in run("list", "--topic", "roads").output
 
 
-@pytest.mark.parametrize("typed,shown", [
-    ("我的电话13812345678请回电", "我的电话138****5678请回电"),
-    ("身份证440102199001011234", "身份证440102********1234"),
-    ("座机0760-88776655", "座机0760****6655"),
-    ("金沙路2020年修", "金沙路2020年修"),
-])
+@pytest.mark.parametrize(
+    "typed,shown",
+    [
+        ("我的电话13812345678请回电", "我的电话138****5678请回电"),
+        ("身份证440102199001011234", "身份证440102********1234"),
+        ("座机0760-88776655", "座机0760****6655"),
+        ("金沙路2020年修", "金沙路2020年修"),
+    ],
+)
 def test_personal_numbers_are_masked_for_staff(tmp_path, typed, shown):
     from knowledge.questions import QuestionLog
 
@@ -187,8 +217,10 @@ def test_forget_deletes_only_what_is_old(tmp_path, monkeypatch):
     trackers = tmp_path / "trackers.db"
     with sqlite3.connect(trackers) as db:
         db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL, data TEXT)")
-        db.execute("INSERT INTO events (sender_id, timestamp) VALUES ('old', ?), ('new', ?)",
-                   [time.time() - 100 * 86400, time.time()])
+        db.execute(
+            "INSERT INTO events (sender_id, timestamp) VALUES ('old', ?), ('new', ?)",
+            [time.time() - 100 * 86400, time.time()],
+        )
     questions = tmp_path / "q.db"
     QuestionLog(questions).record("a", "新问题", "ask_plan", 0.5, "declined", 0.1)
     monkeypatch.setenv("WESTBOT_TRACKERS", str(trackers))

@@ -1,5 +1,6 @@
 """The docs say what the code does: the staff guide documents every `kb` command, every command has help,
 the README is short and opens with the two commands, and every link resolves inside the repository."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Elder mode rules, checked on every passage of the knowledge base."""
+
 import re
 
 import pytest
@@ -39,7 +40,7 @@ def test_every_passage_follows_the_elder_rules(kb):
         for line in body:
             words = line.rstrip("。")
             verb = elder._LEADING_VERB.match(words)
-            rest = words[len(verb.group(1)):] if verb else words
+            rest = words[len(verb.group(1)) :] if verb else words
             for piece in rest.split("、"):
                 assert piece in p["text"], (p["id"], piece)
         for number in re.findall(r"\d+(?:\.\d+)?%?", "\n".join(body)):
@@ -75,10 +76,13 @@ def test_a_staff_plain_version_is_preferred(kb):
     assert reply.startswith("社区有长者饭堂。")
 
 
-@pytest.mark.parametrize("clause,keys,expected", [
-    ("加强居家养老站点建设、上门康复业务、长者助餐配餐服务等工作，", ["助餐"], None),
-    ("提升改造金沙路、粤信路、沙朗市场侧道路、沙朗商业中心侧道路、金业路", ["金业路"], ["提升改造金业路"]),
-])
+@pytest.mark.parametrize(
+    "clause,keys,expected",
+    [
+        ("加强居家养老站点建设、上门康复业务、长者助餐配餐服务等工作，", ["助餐"], None),
+        ("提升改造金沙路、粤信路、沙朗市场侧道路、沙朗商业中心侧道路、金业路", ["金业路"], ["提升改造金业路"]),
+    ],
+)
 def test_wrap_keeps_the_verb_with_the_item_asked_about(clause, keys, expected):
     pieces = elder.wrap(clause.rstrip("，"), keys)
     assert all(len(p) <= 29 for p in pieces)

@@ -1,4 +1,5 @@
 """The whole bot: the real action server and Rasa on free ports, spoken to through the REST channel."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ def test_a_resident_conversation(bot):
     assert "12345" in text(declined)
 
 
-@pytest.mark.parametrize("message", ["", "😀😀😀", "。。。", '"NEAR(*', "'; DROP TABLE passages; --",
-                                     "路" * 10_000, "<b>金沙路</b>"])
+@pytest.mark.parametrize(
+    "message", ["", "😀😀😀", "。。。", '"NEAR(*', "'; DROP TABLE passages; --", "路" * 10_000, "<b>金沙路</b>"]
+)
 def test_bad_input_gets_a_polite_reply(bot, message):
     reply = bot.say("e2e-bad", message)
     assert text(reply).strip(), message
@@ -76,9 +78,24 @@ def test_a_staff_addition_is_answered_at_once(bot):
     assert "2026年10月1日" not in text(before)
     env = {**os.environ, "WESTBOT_KB": bot.env["WESTBOT_KB"], "PYTHONPATH": str(ROOT)}
     subprocess.run(
-        [sys.executable, "-m", "knowledge", "add", "--topic", "roads", "--entity", "翠湾路",
-         "--text", "翠湾路已于2026年10月1日全线通车。", "--by", "e2e"],
-        check=True, env=env, cwd=ROOT, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "knowledge",
+            "add",
+            "--topic",
+            "roads",
+            "--entity",
+            "翠湾路",
+            "--text",
+            "翠湾路已于2026年10月1日全线通车。",
+            "--by",
+            "e2e",
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
     )
     after = bot.say("e2e-staff", "翠湾路什么时候通车")
     assert "翠湾路已于2026年10月1日全线通车" in text(after)
@@ -144,15 +161,20 @@ def test_a_resident_back_after_an_hour_starts_a_new_session_and_keeps_elder_mode
     domain = Domain.load(str(ROOT / "domain.yml"))
     store = SQLTrackerStore(domain, dialect="sqlite", db=str(bot.workdir / "trackers.db"))
     then = time.time() - 2 * 3600  # two hours ago this resident switched elder mode on, and asked about jobs
-    earlier = [ActionExecuted("action_listen", timestamp=then), ActionExecuted("action_session_start", timestamp=then),
-               SessionStarted(timestamp=then), ActionExecuted("action_listen", timestamp=then),
-               UserUttered("长者模式", {"name": "elder_mode_on", "confidence": 1.0}, timestamp=then),
-               ActionExecuted("action_switch_mode", timestamp=then), SlotSet("elder_mode", True, timestamp=then),
-               ActionExecuted("action_listen", timestamp=then),
-               UserUttered("找工作", {"name": "ask_employment", "confidence": 1.0}, timestamp=then + 1),
-               ActionExecuted("action_answer_from_plan", timestamp=then + 1),
-               SlotSet("last_topic", "employment", timestamp=then + 1),
-               ActionExecuted("action_listen", timestamp=then + 1)]
+    earlier = [
+        ActionExecuted("action_listen", timestamp=then),
+        ActionExecuted("action_session_start", timestamp=then),
+        SessionStarted(timestamp=then),
+        ActionExecuted("action_listen", timestamp=then),
+        UserUttered("长者模式", {"name": "elder_mode_on", "confidence": 1.0}, timestamp=then),
+        ActionExecuted("action_switch_mode", timestamp=then),
+        SlotSet("elder_mode", True, timestamp=then),
+        ActionExecuted("action_listen", timestamp=then),
+        UserUttered("找工作", {"name": "ask_employment", "confidence": 1.0}, timestamp=then + 1),
+        ActionExecuted("action_answer_from_plan", timestamp=then + 1),
+        SlotSet("last_topic", "employment", timestamp=then + 1),
+        ActionExecuted("action_listen", timestamp=then + 1),
+    ]
     asyncio.run(store.save(DialogueStateTracker.from_events("e2e-return", earlier, domain.slots)))
 
     reply = bot.say("e2e-return", "有没有招聘会")

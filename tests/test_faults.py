@@ -1,4 +1,5 @@
 """Faults and odd input: fuzzed messages, reads during writes, a full disk or read-only database for staff."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -15,7 +16,14 @@ from knowledge.search import KnowledgeBase
 from knowledge.text import normalize_question
 
 PIECES = list("老人饭堂金沙路粤信路搵工冇嘅喺長者助餐服務？！，。 \"*()ORANDNEAR:;'-😀👍\n\t\x00") + [
-    "金沙路", "NEAR(", "OR", "*", "'; DROP TABLE passages; --", "4050人员", "月信路"]
+    "金沙路",
+    "NEAR(",
+    "OR",
+    "*",
+    "'; DROP TABLE passages; --",
+    "4050人员",
+    "月信路",
+]
 RESIDENT_TEXT = st.lists(st.sampled_from(PIECES), max_size=80).map("".join) | st.text(max_size=300)
 
 

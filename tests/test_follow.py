@@ -1,5 +1,6 @@
 """Following, the library and the staff side: who is told of which change, in which form; quiet hours; retention;
 announcements with confirmation; `--quiet`. The Telegram side is in test_follow_telegram.py."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def env(kb_path, tmp_path, monkeypatch):
 
 def outbox(db, chat_id=None):
     rows = db.execute("SELECT chat_id, ref, kind, body, status FROM outbox ORDER BY id").fetchall()
-    return [dict(zip(["chat_id", "ref", "kind", "body", "status"], r)) for r in rows
-            if chat_id is None or r[0] == chat_id]
+    return [
+        dict(zip(["chat_id", "ref", "kind", "body", "status"], r)) for r in rows if chat_id is None or r[0] == chat_id
+    ]
 
 
 def kb_cli(*args, input=None):
@@ -114,8 +116,15 @@ def test_a_passage_for_a_later_date_is_told_on_that_date(env):
     kb_path, db = env
     follows.follow(db, 1, ROAD)
     kb = store.open_for_writing(kb_path)
-    pid = staff.add_passage(kb, topic="roads", entities=["金沙路"], text="金沙路2031年5月1日起封闭施工一个月。",
-                            valid_from="2031-05-01", valid_to="2031-05-31", by="t")
+    pid = staff.add_passage(
+        kb,
+        topic="roads",
+        entities=["金沙路"],
+        text="金沙路2031年5月1日起封闭施工一个月。",
+        valid_from="2031-05-01",
+        valid_to="2031-05-31",
+        by="t",
+    )
     assert follows.notify_change(kb, db, follows.latest_change(kb, "passages", pid)) == 0
     assert follows.notify_dated(kb, db, date(2031, 4, 30)) == 0
     assert follows.notify_dated(kb, db, date(2031, 5, 1)) == 1
@@ -138,13 +147,15 @@ def test_announcement_shows_a_preview_and_the_count_and_waits_for_yes(env):
     for chat in (1, 2, 3):
         follows.follow(db, chat, ROADS)
     follows.follow(db, 4, Subject("topic", "elderly"))
-    result = kb_cli("announce", "--topic", "roads", "--text", "本周六金沙路停水停电，请提前准备。", "--by", "李明",
-                    input="n\n")
+    result = kb_cli(
+        "announce", "--topic", "roads", "--text", "本周六金沙路停水停电，请提前准备。", "--by", "李明", input="n\n"
+    )
     assert "preview:" in result.output and "本周六金沙路停水停电" in result.output
     assert "recipients: 3" in result.output and "not sent" in result.output
     assert outbox(db) == []
-    result = kb_cli("announce", "--topic", "roads", "--text", "本周六金沙路停水停电，请提前准备。", "--by", "李明",
-                    input="y\n")
+    result = kb_cli(
+        "announce", "--topic", "roads", "--text", "本周六金沙路停水停电，请提前准备。", "--by", "李明", input="y\n"
+    )
     assert "queued for 3 followers" in result.output, result.output
     assert {r["chat_id"] for r in outbox(db)} == {1, 2, 3}
     history = kb_cli("history", "announcement:1").output
@@ -161,12 +172,30 @@ def test_retention_keeps_active_follows_and_unfollowing_deletes(env):
     follows.follow(db, 1, ROAD)
     follows.follow(db, 2, ROAD)
     old = "2020-01-01T00:00:00+00:00"
-    db["outbox"].insert_all([
-        {"chat_id": 1, "ref": "change:1", "seq": 0, "kind": "text", "subject": ROAD.key, "body": "旧消息",
-         "status": "sent", "queued_at": old},
-        {"chat_id": 9, "ref": "change:1", "seq": 0, "kind": "text", "subject": ROAD.key, "body": "旧消息",
-         "status": "queued", "queued_at": old},
-    ])
+    db["outbox"].insert_all(
+        [
+            {
+                "chat_id": 1,
+                "ref": "change:1",
+                "seq": 0,
+                "kind": "text",
+                "subject": ROAD.key,
+                "body": "旧消息",
+                "status": "sent",
+                "queued_at": old,
+            },
+            {
+                "chat_id": 9,
+                "ref": "change:1",
+                "seq": 0,
+                "kind": "text",
+                "subject": ROAD.key,
+                "body": "旧消息",
+                "status": "queued",
+                "queued_at": old,
+            },
+        ]
+    )
     result = kb_cli("forget")
     assert result.exit_code == 0 and "2 sent follow messages" in result.output
     assert follows.following(db, 1) == [ROAD] and follows.following(db, 2) == [ROAD]

@@ -1,6 +1,7 @@
 """Following end to end: the real relay against the Bot API stand-in with Telegram's limits, the real Rasa and
 action server, the kb CLI for staff; and the relay process stopped in the middle of sending (gracefully and
 killed), then started again: nothing lost, nothing doubled."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,14 +41,24 @@ def kb_cli(*args, input=None):
 async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, tmp_path, monkeypatch):
     kb_path = rasa.workdir / "knowledge.db"
     follows_path = tmp_path / "follows.db"
-    for name, value in {"WESTBOT_KB": kb_path, "WESTBOT_FOLLOWS": follows_path, "WESTBOT_QUIET_HOURS": "",
-                        "WESTBOT_TRACKERS": rasa.workdir / "trackers.db",
-                        "WESTBOT_QUESTIONS": rasa.workdir / "questions.db"}.items():
+    for name, value in {
+        "WESTBOT_KB": kb_path,
+        "WESTBOT_FOLLOWS": follows_path,
+        "WESTBOT_QUIET_HOURS": "",
+        "WESTBOT_TRACKERS": rasa.workdir / "trackers.db",
+        "WESTBOT_QUESTIONS": rasa.workdir / "questions.db",
+    }.items():
         monkeypatch.setenv(name, str(value))
     api = LimitedBotApiStandIn()
     await api.start()
-    settings = replace(get_channel_settings(), telegram_token="4242:TEST", telegram_base_url=api.base_url,
-                       rasa_url=rasa.url, voice_cache_dir=tmp_path / "voice", rate_limit_messages=100)
+    settings = replace(
+        get_channel_settings(),
+        telegram_token="4242:TEST",
+        telegram_base_url=api.base_url,
+        rasa_url=rasa.url,
+        voice_cache_dir=tmp_path / "voice",
+        rate_limit_messages=100,
+    )
     app = build_application(settings)
     texts = lambda chat: [m["text"] for m in api.sent("sendMessage", chat)]  # noqa: E731
 
@@ -92,9 +103,19 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
             assert "粤信路" in listing
 
             # staff add news about 金沙路: its followers are told, in their form; 粤信路's follower is not
-            result = kb_cli("add", "--topic", "roads", "--entity", "金沙路", "--text",
-                            "金沙路提升改造工程已于2026年11月完工，全线通车。", "--plain", "金沙路已经修好通车了。",
-                            "--by", "李明")
+            result = kb_cli(
+                "add",
+                "--topic",
+                "roads",
+                "--entity",
+                "金沙路",
+                "--text",
+                "金沙路提升改造工程已于2026年11月完工，全线通车。",
+                "--plain",
+                "金沙路已经修好通车了。",
+                "--by",
+                "李明",
+            )
             assert "2 followers will be told" in result.output, result.output
             news = await said(1001, lambda t: t.startswith("您关注的「金沙路」有新消息"))
             assert "全线通车" in news and "来源：《西区居民助手补充信息》" in news
@@ -104,8 +125,9 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
             assert not any("金沙路" in t and "新消息" in t for t in texts(1002))
 
             # an announcement, after the preview and a yes
-            result = kb_cli("announce", "--entity", "金沙路", "--text", "本周六金沙路部分路段停电。", "--by", "李明",
-                            input="y\n")
+            result = kb_cli(
+                "announce", "--entity", "金沙路", "--text", "本周六金沙路部分路段停电。", "--by", "李明", input="y\n"
+            )
             assert "recipients: 2" in result.output and "queued for 2 followers" in result.output
             await said(1001, lambda t: "本周六金沙路部分路段停电" in t)
             await said(1003, lambda t: "本周六金沙路部分路段停电" in t)
@@ -114,10 +136,12 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
             api.push_text("删除我的信息", user_id=1001)
             await said(1001, lambda t: t.startswith("已删除"))
             with sqlite3.connect(rasa.workdir / "trackers.db") as trackers:
-                assert trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1001'"
-                                        ).fetchone()[0] == 0
-                assert trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1003'"
-                                        ).fetchone()[0] > 0
+                assert (
+                    trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1001'").fetchone()[0] == 0
+                )
+                assert (
+                    trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1003'").fetchone()[0] > 0
+                )
             db = follows.open_follows(follows_path)
             assert follows.following(db, 1001) == [] and follows.following(db, 1003) == [ROAD]
         finally:
@@ -131,12 +155,27 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
 
 
 def start_relay(api, kb_path, follows_path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TELEGRAM_TOKEN": "4242:TEST", "TELEGRAM_BASE_URL": api.base_url,
-           "RASA_URL": "http://127.0.0.1:9", "WESTBOT_KB": str(kb_path), "WESTBOT_FOLLOWS": str(follows_path),
-           "WESTBOT_QUIET_HOURS": "", "WESTBOT_FOLLOW_SEND_RATE": "25", "WESTBOT_QUESTIONS": str(log.parent / "q.db"),
-           "WESTBOT_TRACKERS": str(log.parent / "t.db")}
-    return subprocess.Popen([sys.executable, "-m", "bot.telegram"], cwd=ROOT, env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_TOKEN": "4242:TEST",
+        "TELEGRAM_BASE_URL": api.base_url,
+        "RASA_URL": "http://127.0.0.1:9",
+        "WESTBOT_KB": str(kb_path),
+        "WESTBOT_FOLLOWS": str(follows_path),
+        "WESTBOT_QUIET_HOURS": "",
+        "WESTBOT_FOLLOW_SEND_RATE": "25",
+        "WESTBOT_QUESTIONS": str(log.parent / "q.db"),
+        "WESTBOT_TRACKERS": str(log.parent / "t.db"),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.telegram"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 async def wait_exit(process: subprocess.Popen) -> None:
@@ -169,8 +208,9 @@ async def test_a_relay_restart_in_the_middle_of_sending_loses_and_doubles_nothin
         assert stopped_at < len(chats)  # it really was in the middle
         uncertain = follows.counts(db).get("sending", 0)
         relay = start_relay(api, kb_path, follows_path, tmp_path / "relay.log")
-        await api.wait_for(lambda: follows.counts(db).get("queued", 0) == 0
-                           and follows.counts(db).get("sending", 0) == 0, 120)
+        await api.wait_for(
+            lambda: follows.counts(db).get("queued", 0) == 0 and follows.counts(db).get("sending", 0) == 0, 120
+        )
         received = news()
         assert len(received) == len(set(received))  # nothing doubled
         counts = follows.counts(db)
@@ -181,8 +221,9 @@ async def test_a_relay_restart_in_the_middle_of_sending_loses_and_doubles_nothin
             # killed: a message caught between "sending" and "sent" is not sent again (at most once)
             assert counts.get("uncertain", 0) == uncertain <= 8
             assert counts["sent"] + counts.get("uncertain", 0) == len(chats)
-            assert set(chats) - set(received) <= {r[0] for r in db.execute(
-                "SELECT chat_id FROM outbox WHERE status = 'uncertain'").fetchall()}
+            assert set(chats) - set(received) <= {
+                r[0] for r in db.execute("SELECT chat_id FROM outbox WHERE status = 'uncertain'").fetchall()
+            }
     finally:
         if relay.poll() is None:
             os.killpg(relay.pid, signal.SIGTERM)

@@ -1,6 +1,7 @@
 """Following on Telegram, against the Bot API stand-in with Telegram's limits: the notifier (quiet hours, limits,
 403, elder voice), the relay's follow buttons and commands, and /forget_me. The real Rasa and the relay process
 restarted mid-send are in test_follow_end_to_end.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,6 +56,7 @@ def queue_change(kb_path, follows_path, text="金沙路提升改造工程已完�
     kb = store.open_for_writing(kb_path)
     db = follows.open_follows(follows_path)
     from knowledge import staff
+
     pid = staff.add_passage(kb, topic="roads", entities=["金沙路"], text=text, by="李明")
     told = follows.notify_change(kb, db, follows.latest_change(kb, "passages", pid))
     db.conn.close()
@@ -63,8 +65,9 @@ def queue_change(kb_path, follows_path, text="金沙路提升改造工程已完�
 
 
 async def run_notifier(api, follows_path, kb_path, tmp_path, clock, until, rate=25.0):
-    config = NotifierConfig(follows_path, kb_path, follows.QuietHours.parse("22:00-08:00", "Asia/Shanghai"),
-                            rate, tmp_path / "voice")
+    config = NotifierConfig(
+        follows_path, kb_path, follows.QuietHours.parse("22:00-08:00", "Asia/Shanghai"), rate, tmp_path / "voice"
+    )
     async with Bot("4242:TEST", base_url=api.base_url) as bot:
         notifier = Notifier(bot, config, clock=clock)
         task = asyncio.create_task(notifier.run())
@@ -93,16 +96,15 @@ async def test_followers_get_it_within_telegrams_limits_and_elders_the_short_for
     follows.follow(db, 4000, Subject("entity", "粤信路"))
     db.conn.close()
     assert queue_change(kb_path, follows_path) == 61
-    await run_notifier(api, follows_path, kb_path, tmp, Clock(NOON),
-                       lambda: len(api.delivered) >= 62)
+    await run_notifier(api, follows_path, kb_path, tmp, Clock(NOON), lambda: len(api.delivered) >= 62)
     assert api.too_many == 0  # never over 30/s overall or 1/s per chat
     assert sorted({c for _, c, _ in api.delivered}) == [*range(2000, 2060), 3000]  # not 4000
     standard = api.texts(2000)
     assert len(standard) == 1 and standard[0].startswith("您关注的「金沙路」有新消息：")
     elder_text = api.texts(3000)
     assert len(elder_text) == 1 and len(elder_text[0]) < len(standard[0]) and "来源：" in elder_text[0]
-    text_at, = api.delivered_to(3000, "sendMessage")
-    voice_at, = api.delivered_to(3000, "sendVoice")
+    (text_at,) = api.delivered_to(3000, "sendMessage")
+    (voice_at,) = api.delivered_to(3000, "sendVoice")
     assert voice_at - text_at >= 0.95  # one a second in a chat
 
 
@@ -113,8 +115,9 @@ async def test_nothing_is_sent_in_the_quiet_hours_and_it_goes_in_the_morning(api
     db.conn.close()
     queue_change(kb_path, follows_path)
     clock = Clock(NIGHT)
-    config = NotifierConfig(follows_path, kb_path, follows.QuietHours.parse("22:00-08:00", "Asia/Shanghai"),
-                            25.0, tmp / "voice")
+    config = NotifierConfig(
+        follows_path, kb_path, follows.QuietHours.parse("22:00-08:00", "Asia/Shanghai"), 25.0, tmp / "voice"
+    )
     async with Bot("4242:TEST", base_url=api.base_url) as bot:
         notifier = Notifier(bot, config, clock=clock)
         task = asyncio.create_task(notifier.run())
@@ -134,8 +137,14 @@ async def test_a_resident_who_blocked_the_bot_is_unfollowed(api, paths):
     db.conn.close()
     api.blocked.add(2002)
     queue_change(kb_path, follows_path)
-    await run_notifier(api, follows_path, kb_path, tmp, Clock(NOON),
-                       lambda: len(api.texts(2001)) == 1 and any(m == "sendMessage:refused" for m, _ in api.calls))
+    await run_notifier(
+        api,
+        follows_path,
+        kb_path,
+        tmp,
+        Clock(NOON),
+        lambda: len(api.texts(2001)) == 1 and any(m == "sendMessage:refused" for m, _ in api.calls),
+    )
     db = follows.open_follows(follows_path)
     await api.wait_for(lambda: follows.following(db, 2002) == [], 10)
     assert follows.following(db, 2001) == [ROAD]
@@ -180,8 +189,13 @@ class CannedRasa:
 @pytest.fixture
 async def relay(api, paths):
     kb_path, follows_path, tmp = paths
-    settings = replace(get_channel_settings(), telegram_token="4242:TEST", telegram_base_url=api.base_url,
-                       voice_cache_dir=tmp / "voice", rate_limit_messages=100)
+    settings = replace(
+        get_channel_settings(),
+        telegram_token="4242:TEST",
+        telegram_base_url=api.base_url,
+        voice_cache_dir=tmp / "voice",
+        rate_limit_messages=100,
+    )
     rasa = CannedRasa()
     app = build_application(settings, rasa=rasa)
     async with app:
@@ -196,11 +210,22 @@ async def relay(api, paths):
             await app.post_stop(app)
 
 
-ANSWER = [{"text": "《西区2020年工作计划》中写道：提升改造金沙路……", "buttons": [
-    {"title": "👍 有用", "payload": "/feedback_helpful"}, {"title": "👎 没用", "payload": "/feedback_not_helpful"},
-    {"title": "关注「金沙路」的新消息", "payload": "follow:e:金沙路"}]},
-    {"custom": {"source": {"document": "西区2020年工作计划", "passage_id": 67},
-                "follow_offer": {"kind": "entity", "subject": "金沙路", "label": "金沙路"}}}]
+ANSWER = [
+    {
+        "text": "《西区2020年工作计划》中写道：提升改造金沙路……",
+        "buttons": [
+            {"title": "👍 有用", "payload": "/feedback_helpful"},
+            {"title": "👎 没用", "payload": "/feedback_not_helpful"},
+            {"title": "关注「金沙路」的新消息", "payload": "follow:e:金沙路"},
+        ],
+    },
+    {
+        "custom": {
+            "source": {"document": "西区2020年工作计划", "passage_id": 67},
+            "follow_offer": {"kind": "entity", "subject": "金沙路", "label": "金沙路"},
+        }
+    },
+]
 
 
 async def test_follow_from_the_button_list_and_stop(api, relay):
@@ -227,8 +252,22 @@ async def test_follow_from_the_button_list_and_stop(api, relay):
 
 async def test_follow_requested_by_text_is_stored_from_the_action_and_spoken_to_elders(api, relay):
     app, rasa, follows_path, _ = relay
-    rasa.replies.append([{"custom": {"follow_op": {"op": "follow", "kind": "topic", "subject": "roads",
-                                                   "label": "道路与交通建设", "elder": True, "voice_lang": "cmn"}}}])
+    rasa.replies.append(
+        [
+            {
+                "custom": {
+                    "follow_op": {
+                        "op": "follow",
+                        "kind": "topic",
+                        "subject": "roads",
+                        "label": "道路与交通建设",
+                        "elder": True,
+                        "voice_lang": "cmn",
+                    }
+                }
+            }
+        ]
+    )
     api.push_text("关注道路建设")
     await api.wait_for(lambda: any("已关注「道路与交通建设」" in t for t in api.texts(1001)))
     await api.wait_for(lambda: api.sent("sendVoice", 1001))  # the confirmation is spoken
@@ -239,9 +278,18 @@ async def test_follow_requested_by_text_is_stored_from_the_action_and_spoken_to_
 
 async def test_the_big_elder_button_follows_what_was_offered(api, relay):
     app, rasa, follows_path, _ = relay
-    rasa.replies.append([{**ANSWER[0], "buttons": [{"title": "再说一遍", "payload": "/repeat"},
-                                                    {"title": "关注「金沙路」的新消息", "payload": "follow:e:金沙路"}]},
-                         {"custom": {**ANSWER[1]["custom"], "mode": "elder"}}])
+    rasa.replies.append(
+        [
+            {
+                **ANSWER[0],
+                "buttons": [
+                    {"title": "再说一遍", "payload": "/repeat"},
+                    {"title": "关注「金沙路」的新消息", "payload": "follow:e:金沙路"},
+                ],
+            },
+            {"custom": {**ANSWER[1]["custom"], "mode": "elder"}},
+        ]
+    )
     api.push_text("金沙路几时修好")
     await api.wait_for(lambda: api.texts(1001))
     keyboard = api.sent("sendMessage", 1001)[0]["reply_markup"]["keyboard"]
@@ -257,12 +305,23 @@ async def test_forget_me_removes_follows_queue_conversation_and_questions(api, r
     db = follows.open_follows(follows_path)
     follows.follow(db, 1001, ROAD)
     follows.follow(db, 1002, ROAD)
-    db["outbox"].insert({"chat_id": 1001, "ref": "change:1", "seq": 0, "kind": "text", "subject": ROAD.key,
-                         "body": "x", "status": "queued", "queued_at": store.now()})
+    db["outbox"].insert(
+        {
+            "chat_id": 1001,
+            "ref": "change:1",
+            "seq": 0,
+            "kind": "text",
+            "subject": ROAD.key,
+            "body": "x",
+            "status": "queued",
+            "queued_at": store.now(),
+        }
+    )
     with sqlite3.connect(tmp / "trackers.db") as trackers:
         trackers.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)")
-        trackers.executemany("INSERT INTO events (sender_id, data) VALUES (?, '{}')",
-                             [("telegram-1001",)] * 5 + [("telegram-1002",)])
+        trackers.executemany(
+            "INSERT INTO events (sender_id, data) VALUES (?, '{}')", [("telegram-1001",)] * 5 + [("telegram-1002",)]
+        )
     log = QuestionLog(tmp / "questions.db")
     log.record("telegram-1001", "今天会下雨吗", "out_of_scope", 0.9, "declined", 0.0)
     log.record("telegram-1002", "明天呢", "out_of_scope", 0.9, "declined", 0.0)

@@ -1,5 +1,6 @@
 """Staff input never turns into answers by accident: imports must be Chinese text, embedded page parts are
 dropped, control characters are refused, and an import is one transaction, tokenized before the write lock."""
+
 from __future__ import annotations
 
 import random
@@ -18,10 +19,12 @@ def db(kb_path):
 
 
 def counts(db) -> tuple[int, int, int, str]:
-    return (db.execute("SELECT count(*) FROM documents").fetchone()[0],
-            db.execute("SELECT count(*) FROM passages").fetchone()[0],
-            db.execute("SELECT count(*) FROM changes").fetchone()[0],
-            store.get_meta(db, "version"))
+    return (
+        db.execute("SELECT count(*) FROM documents").fetchone()[0],
+        db.execute("SELECT count(*) FROM passages").fetchone()[0],
+        db.execute("SELECT count(*) FROM changes").fetchone()[0],
+        store.get_meta(db, "version"),
+    )
 
 
 def new_years_plan(plan_text: str) -> str:
@@ -39,11 +42,14 @@ def test_random_bytes_are_refused_and_nothing_is_written(db, tmp_path, seed):
     assert counts(db) == before
 
 
-@pytest.mark.parametrize("content,reason", [
-    ("Quarterly report\n" + "The district will repair roads and open canteens. " * 200, "Chinese"),
-    ("西区工作计划\n" + "\x01\x02\x03\x04" * 500 + "加强长者助餐配餐服务。" * 20, "control or unprintable"),
-    ("   \n\n  ", "empty"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        ("Quarterly report\n" + "The district will repair roads and open canteens. " * 200, "Chinese"),
+        ("西区工作计划\n" + "\x01\x02\x03\x04" * 500 + "加强长者助餐配餐服务。" * 20, "control or unprintable"),
+        ("   \n\n  ", "empty"),
+    ],
+)
 def test_text_that_is_not_a_chinese_plan_is_refused(db, tmp_path, content, reason):
     path = tmp_path / "not-a-plan.txt"
     path.write_text(content, encoding="utf-8")
@@ -79,8 +85,10 @@ def test_embedded_frames_drawings_and_templates_are_not_passages(db, tmp_path, p
         "template": "<template><p>模板里的文字绝不能成为答案内容之一。</p></template>",
         "canvas": "<canvas>画布的替代文字绝不能成为答案内容之一。</canvas>",
     }
-    page = f"<!doctype html><html><body>{body[:len(body) // 2]}{''.join(hidden.values())}{body[len(body) // 2:]}" \
-           "</body></html>"
+    page = (
+        f"<!doctype html><html><body>{body[: len(body) // 2]}{''.join(hidden.values())}{body[len(body) // 2 :]}"
+        "</body></html>"
+    )
     path = tmp_path / "plan-2021.html"
     path.write_text(page, encoding="utf-8")
     doc_id, created, _ = staff.import_file(db, path, by="李明")
@@ -123,8 +131,9 @@ def test_an_import_and_its_history_record_are_one_transaction(db, tmp_path, plan
     monkeypatch.undo()
     doc_id, created, _ = staff.import_file(db, path, by="李明")
     assert created
-    assert db.execute("SELECT by FROM changes WHERE action = 'import' AND row_key = ?", [str(doc_id)]).fetchone() \
-        == ("李明",)
+    assert db.execute("SELECT by FROM changes WHERE action = 'import' AND row_key = ?", [str(doc_id)]).fetchone() == (
+        "李明",
+    )
 
 
 def test_an_import_tokenizes_before_it_takes_the_write_lock(db, kb_path, tmp_path, plan_text, monkeypatch):

@@ -1,11 +1,21 @@
 """Ingest: the scraped plan becomes passages with their part, heading, topics and entities."""
+
 import json
 
 import pytest
 
 from knowledge import ingest, store
 
-ROADS = ["裕福南路", "环境服务中心北面15米路", "金沙路", "粤信路", "沙朗市场侧道路", "沙朗商业中心侧道路", "金业路", "翠湾路"]
+ROADS = [
+    "裕福南路",
+    "环境服务中心北面15米路",
+    "金沙路",
+    "粤信路",
+    "沙朗市场侧道路",
+    "沙朗商业中心侧道路",
+    "金业路",
+    "翠湾路",
+]
 
 
 @pytest.fixture(scope="module")

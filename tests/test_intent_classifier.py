@@ -1,6 +1,6 @@
 """The linear intent classifier: C is a setting, and a message no featurizer described still gets an intent."""
+
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix, hstack
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -8,6 +8,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUEN
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import coo_matrix, csr_matrix, hstack
 
 from nlu.components.intent_classifier import LinearIntentClassifier
 
@@ -21,13 +22,18 @@ def featurized(text, vector, intent=None):
 def make(tmp_path, **config):
     storage = LocalModelStorage(tmp_path)
     context = ExecutionContext(GraphSchema({}), "test")
-    return LinearIntentClassifier.create({**LinearIntentClassifier.get_default_config(), **config},
-                                         storage, Resource("linear"), context)
+    return LinearIntentClassifier.create(
+        {**LinearIntentClassifier.get_default_config(), **config}, storage, Resource("linear"), context
+    )
 
 
 def train(classifier):
-    examples = [featurized("谢谢", [1, 0], "thanks"), featurized("多谢", [1, 0.1], "thanks"),
-                featurized("再见", [0, 1], "goodbye"), featurized("拜拜", [0.1, 1], "goodbye")]
+    examples = [
+        featurized("谢谢", [1, 0], "thanks"),
+        featurized("多谢", [1, 0.1], "thanks"),
+        featurized("再见", [0, 1], "goodbye"),
+        featurized("拜拜", [0.1, 1], "goodbye"),
+    ]
     classifier.train(TrainingData(examples))
     return classifier
 

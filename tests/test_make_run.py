@@ -4,6 +4,7 @@ line, and Ctrl-C ends every server, frees its port and says so in one line (no c
 A terminal's Ctrl-C sends SIGINT to the whole foreground process group; the test starts `make run` in a process
 group of its own, on free ports, under a loose umask (as on a careless server), and does the same.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,12 +74,24 @@ def test_make_run_is_private_and_stops_cleanly_on_ctrl_c(tmp_path):
     log = tmp_path / "make-run.log"
     with open(log, "wb") as out:
         make = subprocess.Popen(
-            ["bash", "-c", "umask 022; exec make --no-print-directory run " +
-             " ".join(f"{k}={v}" for k, v in ports.items())],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "bash",
+                "-c",
+                "umask 022; exec make --no-print-directory run " + " ".join(f"{k}={v}" for k, v in ports.items()),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        urls = [f"http://127.0.0.1:{ports['RASA_PORT']}/", f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health",
-                f"http://127.0.0.1:{ports['WEB_PORT']}/", f"http://127.0.0.1:{ports['STAFF_PORT']}/login"]
+        urls = [
+            f"http://127.0.0.1:{ports['RASA_PORT']}/",
+            f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health",
+            f"http://127.0.0.1:{ports['WEB_PORT']}/",
+            f"http://127.0.0.1:{ports['STAFF_PORT']}/login",
+        ]
         deadline = time.monotonic() + 300
         while not all(answers(u) for u in urls):
             assert make.poll() is None, log.read_text(errors="replace")[-3000:]

@@ -1,4 +1,5 @@
 """Fuzzed resident messages through the trained NLU pipeline: every one gets an intent; none raises or hangs."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The Rasa component normalizes messages before jieba and keeps entity annotations on the same words."""
+
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -25,7 +26,7 @@ def test_entities_move_with_the_words_in_training_data():
     TextNormalizer().process_training_data(TrainingData([message]))
     assert message.get("text") == "有没有金业路的消息"
     [entity] = message.get("entities")
-    assert message.get("text")[entity["start"]:entity["end"]] == "金业路"
+    assert message.get("text")[entity["start"] : entity["end"]] == "金业路"
     assert entity["value"] == "金业路"
 
 
@@ -35,7 +36,7 @@ def test_synonym_values_are_kept():
     TextNormalizer().process_training_data(TrainingData([message]))
     [entity] = message.get("entities")
     assert entity["value"] == "沙朗市场侧道路"
-    assert message.get("text")[entity["start"]:entity["end"]] == "沙朗市场旁边那条路"
+    assert message.get("text")[entity["start"] : entity["end"]] == "沙朗市场旁边那条路"
 
 
 def test_plain_mandarin_is_left_alone():

@@ -1,4 +1,5 @@
 """Staff teach the bot a resident phrase (`kb phrase`): validated, recorded, live for the next question, undoable."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,12 +38,15 @@ def test_a_phrase_is_live_for_the_next_question_and_undo_takes_it_back(kb_path):
     assert not again or again[0].passage["id"] != target
 
 
-@pytest.mark.parametrize("phrase, means, message", [
-    ("", "就业", "must not be empty"),
-    ("打零工", "比特币", "the plan never uses 比特币"),
-    ("打零工", " , ", "at least one plan word"),
-    ("x" * 30, "就业", "at most 20"),
-])
+@pytest.mark.parametrize(
+    "phrase, means, message",
+    [
+        ("", "就业", "must not be empty"),
+        ("打零工", "比特币", "the plan never uses 比特币"),
+        ("打零工", " , ", "at least one plan word"),
+        ("x" * 30, "就业", "at most 20"),
+    ],
+)
 def test_a_bad_phrase_is_refused_and_nothing_is_written(kb_path, phrase, means, message):
     db = store.open_for_writing(kb_path)
     with pytest.raises(staff.ValidationError, match=message):
@@ -57,8 +61,9 @@ def test_removing_a_phrase_no_one_added_says_so(kb_path):
 
 def test_the_cli_adds_lists_and_removes_a_phrase(kb_path):
     runner = CliRunner()
-    added = runner.invoke(cli, ["phrase", "add", "打零工", "--means", "公益性岗位,就业", "--db", str(kb_path),
-                                "--by", "李明"])
+    added = runner.invoke(
+        cli, ["phrase", "add", "打零工", "--means", "公益性岗位,就业", "--db", str(kb_path), "--by", "李明"]
+    )
     assert added.exit_code == 0, added.output
     assert "from the next question" in added.output
     listed = runner.invoke(cli, ["phrase", "list", "--db", str(kb_path)])

@@ -1,4 +1,5 @@
 """The answer policy's decision at its boundaries, and the model the bot ships with."""
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,15 @@ def values(coverage):
     return {"coverage": coverage, "content_terms": 2.0}
 
 
-@pytest.mark.parametrize("p, kind", [
-    (0.81, policy.SURE), (0.79, policy.FAIRLY_SURE), (0.51, policy.FAIRLY_SURE), (0.49, policy.DECLINE),
-])
+@pytest.mark.parametrize(
+    "p, kind",
+    [
+        (0.81, policy.SURE),
+        (0.79, policy.FAIRLY_SURE),
+        (0.51, policy.FAIRLY_SURE),
+        (0.49, policy.DECLINE),
+    ],
+)
 def test_the_decision_changes_at_each_threshold(p, kind):
     decision = policy.decide(values(coverage_for(p)), model())
     assert decision.kind == kind

@@ -1,4 +1,5 @@
 """Personal numbers are masked before anything is stored; senders are HMAC pseudonyms; private files are 0600."""
+
 from __future__ import annotations
 
 import os
@@ -12,37 +13,48 @@ from knowledge import privacy
 from knowledge.questions import QuestionLog
 
 
-@pytest.mark.parametrize("typed,stored", [
-    ("电话13912345678", "电话139****5678"),
-    ("我电话+86 139-1234-5678", "我电话139****5678"),
-    ("+8613912345678", "139****5678"),
-    ("0086 139 1234 5678", "139****5678"),
-    ("打139 1234 5678找我", "打139****5678找我"),
-    ("139-1234-5678", "139****5678"),
-    ("电话１３９１２３４５６７８", "电话139****5678"),  # full-width digits
-    ("＋８６ １３９－１２３４－５６７８", "139****5678"),
-    ("座机0760-88881234", "座机0760****1234"),
-    ("(0760)88881234", "0760****1234"),
-    ("身份证440102199001011234", "身份证440102********1234"),
-    ("身份证44010219900101123X", "身份证440102********123X"),
-    ("身份证 440102 19900101 1234", "身份证 440102********1234"),
-    ("4401 0219 9001 0112 34", "440102********1234"),
-    ("身份证４４０１０２１９９００１０１１２３４", "身份证440102********1234"),
-    ("老身份证440102900101123", "老身份证440102******123"),
-    ("卡号6222021234567890123", "卡号6222***********0123"),
-    ("卡号 6222 0212 3456 7890", "卡号 6222********7890"),
-    ("卡号6222-0212-3456-7890", "卡号6222********7890"),
-    ("邮箱 zhang.san@example.com 谢谢", "邮箱 ***@*** 谢谢"),
-    ("邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "邮箱***@***"),
-])
+@pytest.mark.parametrize(
+    "typed,stored",
+    [
+        ("电话13912345678", "电话139****5678"),
+        ("我电话+86 139-1234-5678", "我电话139****5678"),
+        ("+8613912345678", "139****5678"),
+        ("0086 139 1234 5678", "139****5678"),
+        ("打139 1234 5678找我", "打139****5678找我"),
+        ("139-1234-5678", "139****5678"),
+        ("电话１３９１２３４５６７８", "电话139****5678"),  # full-width digits
+        ("＋８６ １３９－１２３４－５６７８", "139****5678"),
+        ("座机0760-88881234", "座机0760****1234"),
+        ("(0760)88881234", "0760****1234"),
+        ("身份证440102199001011234", "身份证440102********1234"),
+        ("身份证44010219900101123X", "身份证440102********123X"),
+        ("身份证 440102 19900101 1234", "身份证 440102********1234"),
+        ("4401 0219 9001 0112 34", "440102********1234"),
+        ("身份证４４０１０２１９９００１０１１２３４", "身份证440102********1234"),
+        ("老身份证440102900101123", "老身份证440102******123"),
+        ("卡号6222021234567890123", "卡号6222***********0123"),
+        ("卡号 6222 0212 3456 7890", "卡号 6222********7890"),
+        ("卡号6222-0212-3456-7890", "卡号6222********7890"),
+        ("邮箱 zhang.san@example.com 谢谢", "邮箱 ***@*** 谢谢"),
+        ("邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "邮箱***@***"),
+    ],
+)
 def test_each_form_of_personal_number_is_masked(typed, stored):
     assert privacy.mask_personal_data(typed) == stored
 
 
-@pytest.mark.parametrize("text", [
-    "金沙路什么时候修好", "2020年工作计划", "12345政务服务热线", "第3条第15款", "时间1701234567.123",
-    "2026年10月1日通车", "0760",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "金沙路什么时候修好",
+        "2020年工作计划",
+        "12345政务服务热线",
+        "第3条第15款",
+        "时间1701234567.123",
+        "2026年10月1日通车",
+        "0760",
+    ],
+)
 def test_ordinary_numbers_are_left_alone(text):
     assert privacy.mask_personal_data(text) == text
 
@@ -63,17 +75,24 @@ def test_every_rule_in_the_data_file_has_examples_that_hold(rule):
 
 def test_rules_are_data_a_new_file_changes_what_is_masked(tmp_path):
     rules_file = tmp_path / "rules.yml"
-    rules_file.write_text("rules:\n  - name: qq\n    pattern: 'QQ\\d{5,11}'\n    mask_as: 'QQ***'\n",
-                          encoding="utf-8")
+    rules_file.write_text("rules:\n  - name: qq\n    pattern: 'QQ\\d{5,11}'\n    mask_as: 'QQ***'\n", encoding="utf-8")
     [rule] = privacy.load_rules(rules_file)
     assert rule.pattern.sub(rule.replace, "加我QQ123456789") == "加我QQ***"
 
 
 def test_events_are_masked_in_every_string_but_machine_fields():
-    event = {"event": "user", "timestamp": 1764246123.12345678, "text": "电话13912345678",
-             "parse_data": {"text": "电话13912345678", "intent": {"name": "ask_contact", "confidence": 0.9},
-                            "entities": [{"entity": "x", "value": "13912345678", "start": 2, "end": 13}]},
-             "message_id": "a13912345678b0123456789012345678", "metadata": {"note": ["440102199001011234"]}}
+    event = {
+        "event": "user",
+        "timestamp": 1764246123.12345678,
+        "text": "电话13912345678",
+        "parse_data": {
+            "text": "电话13912345678",
+            "intent": {"name": "ask_contact", "confidence": 0.9},
+            "entities": [{"entity": "x", "value": "13912345678", "start": 2, "end": 13}],
+        },
+        "message_id": "a13912345678b0123456789012345678",
+        "metadata": {"note": ["440102199001011234"]},
+    }
     masked = privacy.mask_in(event)
     assert masked["text"] == masked["parse_data"]["text"] == "电话139****5678"
     assert masked["parse_data"]["entities"][0]["value"] == "139****5678"
@@ -91,17 +110,19 @@ def test_pseudonyms_are_keyed_so_ids_cannot_be_tried(tmp_path):
     assert name != privacy.pseudonym("telegram-12346", secret)
     assert name != privacy.pseudonym("telegram-12345", b"another secret")
     import hashlib
+
     assert name[:12] != hashlib.sha256(b"telegram-12345").hexdigest()[:12]  # not the old, unkeyed one
 
 
 def test_question_log_masks_pseudonymizes_and_keeps_its_files_private(tmp_path):
     log = QuestionLog(tmp_path / "questions.db")
-    assert log.record("telegram-42", "我电话+86 139-1234-5678，身份证440102199001011234", "ask_plan", 0.3,
-                      "declined", 0.1)
+    assert log.record(
+        "telegram-42", "我电话+86 139-1234-5678，身份证440102199001011234", "ask_plan", 0.3, "declined", 0.1
+    )
     assert log.record_feedback("telegram-42", 3, False, "卡号6222021234567890123")
     db = sqlite3.connect(tmp_path / "questions.db")
     text, sender = db.execute("SELECT text, sender FROM questions").fetchone()
-    question, = db.execute("SELECT question FROM feedback").fetchone()
+    (question,) = db.execute("SELECT question FROM feedback").fetchone()
     assert text == "我电话139****5678，身份证440102********1234" and question == "卡号6222***********0123"
     assert "telegram" not in sender and len(sender) == 16 and sender == log.pseudonym("telegram-42")
     for name in ("questions.db", "pseudonym.key"):
@@ -118,8 +139,9 @@ def test_question_log_waits_for_a_writer_holding_the_lock(tmp_path):
     other.execute("BEGIN IMMEDIATE")  # another writer (a backup, `kb forget`) holds the lock
     done = threading.Event()
     result = []
-    thread = threading.Thread(target=lambda: (result.append(log.record("b", "第二个问题", None, None, "declined",
-                                                                            None)), done.set()))
+    thread = threading.Thread(
+        target=lambda: (result.append(log.record("b", "第二个问题", None, None, "declined", None)), done.set())
+    )
     thread.start()
     assert not done.wait(0.3)  # waiting, not failed at once
     other.execute("COMMIT")

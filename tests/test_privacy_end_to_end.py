@@ -1,5 +1,6 @@
 """Through the real bot (Rasa + action server on free ports): what residents type stays private, and bad input
 through Rasa's REST channel gets a polite reply or a clear refusal, never a crash or a stored command."""
+
 from __future__ import annotations
 
 import http.client
@@ -17,8 +18,7 @@ from tests.servers import running_bot
 pytestmark = pytest.mark.slow
 
 PRIVATE = "我电话+86 139-1234-5678，身份证440102199001011234"
-SECRETS = [b"13912345678", b"139-1234-5678", b"1234-5678", b"139 1234", b"19900101", b"440102199001011234",
-           b"01011234"]
+SECRETS = [b"13912345678", b"139-1234-5678", b"1234-5678", b"139 1234", b"19900101", b"440102199001011234", b"01011234"]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,9 @@ def text(messages):
 
 
 def post(bot, body: bytes) -> tuple[int, bytes]:
-    request = urllib.request.Request(f"{bot.url}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{bot.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
@@ -87,8 +88,18 @@ def test_the_api_token_is_on_no_command_line(bot):
     assert tracker(bot, "nobody")  # and the API still takes the token from the file
 
 
-@pytest.mark.parametrize("typed", ["/restart", "/session_start", "/back", '/ask_roads{"road": "金沙路"}',
-                                   '/greet{"elder_mode": false}', " /restart", "／restart"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/restart",
+        "/session_start",
+        "/back",
+        '/ask_roads{"road": "金沙路"}',
+        '/greet{"elder_mode": false}',
+        " /restart",
+        "／restart",
+    ],
+)
 def test_command_syntax_typed_by_a_resident_is_read_as_text(bot, typed):
     sender = f"e2e-slash-{abs(hash(typed))}"
     assert "长者模式" in text(bot.say(sender, "长者模式"))
@@ -96,7 +107,7 @@ def test_command_syntax_typed_by_a_resident_is_read_as_text(bot, typed):
     reply = bot.say(sender, typed)
     assert text(reply).strip() and "系统正在维护" not in text(reply)
     after = tracker(bot, sender)
-    new = after["events"][len(before):]
+    new = after["events"][len(before) :]
     assert not [e for e in new if e["event"] in ("restart", "session_started")]
     assert after["slots"]["elder_mode"] is True  # nothing was wiped or switched by the typed command
     [user] = [e for e in new if e["event"] == "user"]
@@ -110,8 +121,18 @@ def test_our_own_button_payloads_still_work(bot):
     assert "金沙路" in text(again)
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b'"x"', b"3", b"null", b'{"sender": "a", "message": 5}',
-                                  b'{"sender": ["a"], "message": "hi"}', b"{not json"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2]",
+        b'"x"',
+        b"3",
+        b"null",
+        b'{"sender": "a", "message": 5}',
+        b'{"sender": ["a"], "message": "hi"}',
+        b"{not json",
+    ],
+)
 def test_a_body_that_is_not_a_message_gets_a_400(bot, body):
     status, answer = post(bot, body)
     assert status == 400, answer

@@ -1,4 +1,5 @@
 """Rasa's per-message work made cheaper keeps Rasa's behaviour: the reply check, the action server's connections."""
+
 import asyncio
 from contextlib import asynccontextmanager
 
@@ -28,13 +29,16 @@ def test_loading_our_components_applies_the_changes():
 
 
 def test_a_valid_reply_passes():
-    reply = {"events": [{"event": "slot", "name": "last_topic", "value": "roads"}],
-             "responses": [{"text": "金沙路……", "custom": {"source": "《西区2020年工作计划》"}}]}
+    reply = {
+        "events": [{"event": "slot", "name": "last_topic", "value": "roads"}],
+        "responses": [{"text": "金沙路……", "custom": {"source": "《西区2020年工作计划》"}}],
+    }
     assert remote()._validate_action_result(reply) is True
 
 
-@pytest.mark.parametrize("reply", [{"events": "not a list"}, {"events": [{"no": "event key"}]},
-                                   {"responses": {"text": "not a list"}}])
+@pytest.mark.parametrize(
+    "reply", [{"events": "not a list"}, {"events": [{"no": "event key"}]}, {"responses": {"text": "not a list"}}]
+)
 def test_an_invalid_reply_fails_as_in_rasa(reply):
     with pytest.raises(ValidationError) as error:
         remote()._validate_action_result(reply)
@@ -74,7 +78,9 @@ def test_calls_to_the_action_server_reuse_one_connection_and_survive_its_restart
         async with action_server() as (endpoint, port, seen):
             for _ in range(5):
                 assert await endpoint.request(json={"next_action": "action_about"}) == {
-                    "events": [], "responses": [{"text": "好"}]}
+                    "events": [],
+                    "responses": [{"text": "好"}],
+                }
             assert len(seen) == 5 and len(set(seen)) == 1  # five calls, one connection
         with pytest.raises(aiohttp.ClientError):  # the action server died
             await endpoint.request(json={"next_action": "action_about"})
@@ -118,8 +124,12 @@ def test_a_new_session_carries_each_slot_once_with_its_last_value():
     domain = Domain.load(str(ROOT / "domain.yml"))
     events = [ActionExecuted("action_listen"), SessionStarted(), ActionExecuted("action_listen")]
     for topic, road in [("roads", "粤信路"), ("employment", None), ("roads", "金沙路")] * 50:
-        events += [UserUttered("问"), SlotSet("last_topic", topic), SlotSet("last_entity", road),
-                   ActionExecuted("action_listen")]
+        events += [
+            UserUttered("问"),
+            SlotSet("last_topic", topic),
+            SlotSet("last_entity", road),
+            ActionExecuted("action_listen"),
+        ]
     events.insert(5, SlotSet("elder_mode", True))
     tracker = DialogueStateTracker.from_events("resident", events, domain.slots)
 
@@ -127,6 +137,7 @@ def test_a_new_session_carries_each_slot_once_with_its_last_value():
     rasas = rasa_speedups._rasa_carried_slots(tracker)
     assert len(rasas) == 301 and len(ours) == 3
     after = lambda carried: DialogueStateTracker.from_events(  # noqa: E731
-        "resident", [*events, SessionStarted(), *carried, ActionExecuted("action_listen")], domain.slots)
+        "resident", [*events, SessionStarted(), *carried, ActionExecuted("action_listen")], domain.slots
+    )
     assert after(ours).current_slot_values() == after(rasas).current_slot_values()
     assert after(ours).get_slot("elder_mode") is True and after(ours).get_slot("last_entity") == "金沙路"

@@ -1,4 +1,5 @@
 """How a question is read: filler told apart from content, resident words mapped to the plan's, focus, ask kinds."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,13 +11,16 @@ def groups(kb, question):
     return {g.label: g for g in kb.analyze(question).groups}
 
 
-@pytest.mark.parametrize("question, filler, content", [
-    ("我爸中风了躺在家里，区里能不能派人上门做康复", {"爸", "家里", "不能"}, {"康复", "上门"}),
-    ("楼下垃圾老是没人扫，环卫归谁管", {"楼下", "归谁"}, {"垃圾", "环卫"}),
-    ("我妈一个人在家吃不上饭怎么办", {"妈", "在家"}, {"吃不上"}),
-    ("我侄女读完大学一直待在家，区里能帮她找第一份工作吗", {"侄女", "一直", "在家"}, {"大学"}),
-    ("我老婆腰不好，想问下家庭病床现在还能签吗", {"不好"}, {"家庭病床"}),
-])
+@pytest.mark.parametrize(
+    "question, filler, content",
+    [
+        ("我爸中风了躺在家里，区里能不能派人上门做康复", {"爸", "家里", "不能"}, {"康复", "上门"}),
+        ("楼下垃圾老是没人扫，环卫归谁管", {"楼下", "归谁"}, {"垃圾", "环卫"}),
+        ("我妈一个人在家吃不上饭怎么办", {"妈", "在家"}, {"吃不上"}),
+        ("我侄女读完大学一直待在家，区里能帮她找第一份工作吗", {"侄女", "一直", "在家"}, {"大学"}),
+        ("我老婆腰不好，想问下家庭病床现在还能签吗", {"不好"}, {"家庭病床"}),
+    ],
+)
 def test_filler_is_told_apart_from_what_is_asked(kb, question, filler, content):
     read = groups(kb, question)
     assert {label for label, g in read.items() if g.kind == "filler"} >= filler
@@ -32,9 +36,14 @@ def test_filler_does_not_lower_coverage(kb):
     assert framed.coverage_all < bare.coverage_all
 
 
-@pytest.mark.parametrize("question, typed, plan_word", [
-    ("梅石村拖贫了吗", "拖贫", "脱贫"), ("治量服务平台", "治量", "质量"), ("西区发展实体经记有什么措施", "经记", "经济"),
-])
+@pytest.mark.parametrize(
+    "question, typed, plan_word",
+    [
+        ("梅石村拖贫了吗", "拖贫", "脱贫"),
+        ("治量服务平台", "治量", "质量"),
+        ("西区发展实体经记有什么措施", "经记", "经济"),
+    ],
+)
 def test_a_word_typed_with_a_wrong_character_of_the_same_sound_finds_the_plan_word(kb, question, typed, plan_word):
     group = groups(kb, question)[typed]
     assert plan_word in group.alternatives and plan_word in group.related
@@ -60,10 +69,16 @@ def test_context_before_the_question_counts_less(kb):
     assert "路" in best.passage["text"]
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("长者饭堂几点开门", "hours"), ("养老院收费多少钱", "price"), ("工疗站电话", "contact"),
-    ("行政服务中心地址在哪里", "place"), ("中山一中校长是谁", "who"),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("长者饭堂几点开门", "hours"),
+        ("养老院收费多少钱", "price"),
+        ("工疗站电话", "contact"),
+        ("行政服务中心地址在哪里", "place"),
+        ("中山一中校长是谁", "who"),
+    ],
+)
 def test_what_kind_of_fact_a_question_asks_for(question, kind):
     assert kind in lexicon.asks_for(question)
 

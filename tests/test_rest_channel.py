@@ -1,4 +1,5 @@
 """Rasa's REST channel as residents reach it (bot/rest_channel.py): /commands typed are text, buttons still work."""
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,21 @@ def test_every_payload_our_buttons_and_commands_send_is_allowed():
     assert "/restart" not in BUTTON_PAYLOADS and "/session_start" not in BUTTON_PAYLOADS
 
 
-@pytest.mark.parametrize("typed", ["/restart", "/session_start", "/back", '/ask_roads{"road": "金沙路"}',
-                                   '/repeat{"x": 1}', "/feedback_helpful/", "  /restart", "//restart",
-                                   '/ask_plan{"passage_id":"1","road":"金沙路"}', '/ask_plan{"passage_id":"x"}'])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/restart",
+        "/session_start",
+        "/back",
+        '/ask_roads{"road": "金沙路"}',
+        '/repeat{"x": 1}',
+        "/feedback_helpful/",
+        "  /restart",
+        "//restart",
+        '/ask_plan{"passage_id":"1","road":"金沙路"}',
+        '/ask_plan{"passage_id":"x"}',
+    ],
+)
 def test_command_syntax_typed_by_a_resident_is_not_a_command(typed):
     text = as_resident_text(typed, 2000)
     assert not text.strip().startswith("/")

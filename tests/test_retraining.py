@@ -4,6 +4,7 @@ Rasa fingerprints a component by its class source and config; the featurizer add
 knowledge base's content (fingerprint_addon). These tests train a tiny NLU pipeline in a temporary folder with
 Rasa's own cache, and count how often the featurizer really runs.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -72,8 +73,9 @@ def training(tmp_path, kb_path, built_kb, monkeypatch):
     def train() -> int:
         """Train once; the number of training examples the featurizer computed (0 when Rasa's cache had them)."""
         featurized.clear()
-        model = rasa.model_training.train_nlu(str(tmp_path / "config.yml"), str(tmp_path / "nlu.yml"),
-                                              str(tmp_path / "models"))
+        model = rasa.model_training.train_nlu(
+            str(tmp_path / "config.yml"), str(tmp_path / "nlu.yml"), str(tmp_path / "models")
+        )
         assert model and Path(model).exists()
         return len(featurized)
 
@@ -113,7 +115,10 @@ def test_knowledge_base_digest_follows_content_not_bookkeeping(kb_path):
 def test_makefile_retrains_on_the_files_the_fingerprint_hashes():
     listed = subprocess.run(
         ["make", "-s", "--no-print-directory", "--eval", "print-%: ; @echo $($*)", "print-FEATURIZER_SOURCES"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     hashed = {str(p.relative_to(ROOT)) for p in knowledge_featurizer.fingerprint_sources()}
     # The featurizer's own file is a prerequisite through nlu/components/*.py.

@@ -1,5 +1,6 @@
 """More than one machine, Rasa's way: two Rasa servers and two action servers share conversations through a
 PostgreSQL tracker store and a Redis lock store (Debian's packages, started here on 127.0.0.1)."""
+
 from __future__ import annotations
 
 import glob
@@ -32,12 +33,28 @@ def postgres():
     user = pwd.getpwnam("postgres")
     os.chown(data, user.pw_uid, user.pw_gid)
     as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_postgres + [pg_bin("initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        as_postgres + [pg_bin("initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    subprocess.run(as_postgres + [pg_bin("pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w", "-o",
-                                  f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        as_postgres
+        + [
+            pg_bin("pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-l",
+            str(data / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(as_postgres + [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "rasa"], check=True)
     yield port
     subprocess.run(as_postgres + [pg_bin("pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True)
@@ -49,9 +66,23 @@ def redis(tmp_path_factory):
     server = shutil.which("redis-server")
     assert server, "Redis missing: install Debian's redis-server (make test does)"
     port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     yield port
     process.terminate()
@@ -63,10 +94,19 @@ def two_machines(built_kb, postgres, redis, tmp_path_factory):
     assert MODEL.exists(), "no trained model: run `make train` (make test does)"
     work = tmp_path_factory.mktemp("scaled")
     shutil.copy(built_kb, work / "knowledge.db")
-    env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(postgres), "DB_NAME": "rasa", "DB_USER": "postgres",
-           "DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis)}
-    machines = [Servers(work, work / "knowledge.db", name=f"-{i}", env=env, endpoints=ROOT / "endpoints.scaled.yml")
-                for i in (1, 2)]
+    env = {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(postgres),
+        "DB_NAME": "rasa",
+        "DB_USER": "postgres",
+        "DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis),
+    }
+    machines = [
+        Servers(work, work / "knowledge.db", name=f"-{i}", env=env, endpoints=ROOT / "endpoints.scaled.yml")
+        for i in (1, 2)
+    ]
     try:
         for m in machines:
             m.start_actions()

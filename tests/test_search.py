@@ -1,4 +1,5 @@
 """Search: resident questions find the passage that answers them; questions the plan does not cover score low."""
+
 import hashlib
 
 import pytest

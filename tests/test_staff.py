@@ -1,4 +1,5 @@
 """Staff changes: validated, recorded with who/when/before/after, undoable, safe with two writers, live at once."""
+
 from __future__ import annotations
 
 import json
@@ -89,16 +90,19 @@ def test_retire_keeps_the_passage_but_stops_answering(db, kb_path):
     assert kb.search("长者助餐配餐")[0].passage["id"] == meal
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"text": ""}, "text must not be empty"),
-    ({"text": "路" * 2001}, "at most 2000"),
-    ({"topic": "weather"}, "unknown topic"),
-    ({"valid_from": "2026-02-30"}, "must be a date"),
-    ({"valid_from": "2027-01-01", "valid_to": "2026-01-01"}, "after valid to"),
-    ({"entities": ["新新路"]}, "give its type too"),
-    ({"entities": ["street:新新路"]}, "unknown entity type"),
-    ({"plain": "这是一句专门写给老年人看的但是明显超过了三十个字的非常非常长的说明。"}, "30"),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"text": ""}, "text must not be empty"),
+        ({"text": "路" * 2001}, "at most 2000"),
+        ({"topic": "weather"}, "unknown topic"),
+        ({"valid_from": "2026-02-30"}, "must be a date"),
+        ({"valid_from": "2027-01-01", "valid_to": "2026-01-01"}, "after valid to"),
+        ({"entities": ["新新路"]}, "give its type too"),
+        ({"entities": ["street:新新路"]}, "unknown entity type"),
+        ({"plain": "这是一句专门写给老年人看的但是明显超过了三十个字的非常非常长的说明。"}, "30"),
+    ],
+)
 def test_bad_changes_are_refused_and_nothing_is_written(db, fields, message):
     before = db.execute("SELECT count(*) FROM passages").fetchone()[0]
     changes = db.execute("SELECT count(*) FROM changes").fetchone()[0]
@@ -140,8 +144,10 @@ def _add_many(path, who, count, queue):
 
 def test_two_staff_writing_at_once_lose_nothing(kb_path):
     queue = multiprocessing.get_context("fork").Queue()
-    workers = [multiprocessing.get_context("fork").Process(target=_add_many, args=(kb_path, who, 15, queue))
-               for who in ("李明", "王芳")]
+    workers = [
+        multiprocessing.get_context("fork").Process(target=_add_many, args=(kb_path, who, 15, queue))
+        for who in ("李明", "王芳")
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -161,8 +167,9 @@ def test_reads_do_not_fail_while_staff_write(db, kb_path):
 
 
 def test_contacts_and_glossary(db, kb_path):
-    cid = staff.set_contact(db, topic="elderly", name="西区社区卫生服务中心", phone="0760-88888888",
-                            hours="周一至周五", by="李明")
+    cid = staff.set_contact(
+        db, topic="elderly", name="西区社区卫生服务中心", phone="0760-88888888", hours="周一至周五", by="李明"
+    )
     contacts = KnowledgeBase.from_path(kb_path).contacts("elderly")
     assert contacts[0]["phone"] == "0760-88888888" and contacts[-1]["phone"] == "12345"
     with pytest.raises(staff.ValidationError, match="phone"):

@@ -2,10 +2,10 @@
 
 The flows in a real browser, with the real bot behind, are in test_staff_console_browser.py.
 """
+
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 import socket
@@ -66,8 +66,9 @@ class Staff:
 
     async def login(self, name: str, password: str = PASSWORD):
         page = await (await self.get("/login")).text()
-        return await self.post("/login", {"csrf": csrf_of(page), "name": name, "password": password, "next": "/"},
-                               allow_redirects=False)
+        return await self.post(
+            "/login", {"csrf": csrf_of(page), "name": name, "password": password, "next": "/"}, allow_redirects=False
+        )
 
     async def submit(self, path: str, fields: dict, token_from: str | None = None, **kw):
         return await self.post(path, {"csrf": await self.token(token_from or path), **fields}, **kw)
@@ -90,15 +91,21 @@ def kb_with_accounts(built_kb, tmp_path_factory) -> Path:
 def settings(kb_with_accounts, built_kb, tmp_path) -> Settings:
     kb_path = tmp_path / "knowledge.db"
     shutil.copy(kb_with_accounts, kb_path)
-    return Settings(kb_path=kb_path, questions_path=tmp_path / "questions.db", trackers_path=tmp_path / "trackers.db",
-                    jieba_dict_dir=built_kb.parent / "jieba", cache_dir=tmp_path / "cache")
+    return Settings(
+        kb_path=kb_path,
+        questions_path=tmp_path / "questions.db",
+        trackers_path=tmp_path / "trackers.db",
+        jieba_dict_dir=built_kb.parent / "jieba",
+        cache_dir=tmp_path / "cache",
+    )
 
 
 @pytest.fixture
 async def console(settings, tmp_path):
     clock = Clock()
-    app = build_app(settings, ConsoleSettings(secret_file=tmp_path / "secret", max_upload_bytes=UPLOAD_LIMIT),
-                    clock=clock)
+    app = build_app(
+        settings, ConsoleSettings(secret_file=tmp_path / "secret", max_upload_bytes=UPLOAD_LIMIT), clock=clock
+    )
     async with TestClient(TestServer(app)) as client:
         client.clock = clock
         yield client
@@ -152,12 +159,15 @@ def test_a_right_password_resets_the_count_and_hashes_are_argon2(kb_path):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-@pytest.mark.parametrize("name, role, password, message", [
-    ("wang", "admin", PASSWORD, "unknown role"),
-    ("wang", "editor", "short", "at least 10"),
-    ("x", "editor", PASSWORD, "2-40 letters"),
-    ("a b", "editor", PASSWORD, "2-40 letters"),
-])
+@pytest.mark.parametrize(
+    "name, role, password, message",
+    [
+        ("wang", "admin", PASSWORD, "unknown role"),
+        ("wang", "editor", "short", "at least 10"),
+        ("x", "editor", PASSWORD, "2-40 letters"),
+        ("a b", "editor", PASSWORD, "2-40 letters"),
+    ],
+)
 def test_accounts_refuse_bad_requests(kb_path, name, role, password, message):
     db = store.open_for_writing(kb_path)
     with pytest.raises(accounts.AccountError, match=message):
@@ -179,10 +189,14 @@ def test_unknown_and_disabled_accounts_cannot_sign_in(kb_path):
 def test_kb_staff_add_list_disable_enable_password(kb_path):
     runner = CliRunner()
     db_opt = ["--db", str(kb_path)]
-    result = runner.invoke(cli, ["staff", "add", "李明", "--role", "editor", *db_opt], input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        cli, ["staff", "add", "李明", "--role", "editor", *db_opt], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert "added editor 李明" in result.output and PASSWORD not in result.output
-    result = runner.invoke(cli, ["staff", "add", "李明", "--role", "viewer", *db_opt], input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(
+        cli, ["staff", "add", "李明", "--role", "viewer", *db_opt], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert result.exit_code == 1 and "already an account" in result.output
     result = runner.invoke(cli, ["staff", "add", "王芳", "--role", "viewer", *db_opt], input="short\nshort\n")
     assert result.exit_code == 1 and "at least 10 characters" in result.output
@@ -205,6 +219,7 @@ def test_kb_is_an_installed_command_with_a_version():
     assert shown.returncode == 0 and "staff" in shown.stdout, shown.stderr
     version = subprocess.run([str(kb), "--version"], capture_output=True, text=True, env=env, cwd="/", timeout=60)
     from knowledge import __version__
+
     assert version.stdout.strip() == f"kb {__version__}"
 
 
@@ -246,14 +261,26 @@ async def test_a_session_ends_after_a_working_day_and_the_typed_text_is_kept(con
     page = await (await editor.get("/passages/5/edit")).text()
     revision = re.search(r'name="expect_revision" value="(\d+)"', page).group(1)
     console.clock.now += 9 * 3600 + 1
-    typed = {"csrf": csrf_of(page), "expect_revision": revision, "topic": "roads", "heading": "",
-             "text": "我在会话过期前写的这段话。", "plain": "", "entities": "", "valid_from": "", "valid_to": ""}
+    typed = {
+        "csrf": csrf_of(page),
+        "expect_revision": revision,
+        "topic": "roads",
+        "heading": "",
+        "text": "我在会话过期前写的这段话。",
+        "plain": "",
+        "entities": "",
+        "valid_from": "",
+        "valid_to": "",
+    }
     expired = await editor.post("/passages/5/edit", typed, allow_redirects=False)
     body = await expired.text()
     assert expired.status == 401 and "登录已过期" in body and "已保留" in body
     draft = re.search(r'name="draft" value="([^"]+)"', body).group(1)
-    signed_in = await editor.post("/login", {"csrf": csrf_of(body), "name": "editor1", "password": PASSWORD,
-                                             "draft": draft}, allow_redirects=False)
+    signed_in = await editor.post(
+        "/login",
+        {"csrf": csrf_of(body), "name": "editor1", "password": PASSWORD, "draft": draft},
+        allow_redirects=False,
+    )
     assert signed_in.headers["Location"] == f"/passages/5/edit?draft={draft}"
     back = await (await editor.get(signed_in.headers["Location"])).text()
     assert "我在会话过期前写的这段话。" in back and "还没有保存" in back
@@ -302,7 +329,10 @@ async def test_a_disabled_account_is_signed_out_at_its_next_page(console, editor
 
 
 def edit_fields(page: str, **changes) -> dict:
-    values = {"csrf": csrf_of(page), "expect_revision": re.search(r'name="expect_revision" value="(\d+)"', page).group(1)}
+    values = {
+        "csrf": csrf_of(page),
+        "expect_revision": re.search(r'name="expect_revision" value="(\d+)"', page).group(1),
+    }
     for name in ("heading", "entities", "valid_from", "valid_to"):
         values[name] = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
     for name in ("text", "plain"):
@@ -316,8 +346,9 @@ async def test_two_staff_editing_the_same_passage_the_second_gets_the_conflict_i
     try:
         mine = await (await editor.get("/passages/5/edit")).text()
         theirs = await (await other.get("/passages/5/edit")).text()
-        saved = await other.post("/passages/5/edit", edit_fields(theirs, text="王芳改的内容：金沙路2026年底完工。"),
-                                 allow_redirects=False)
+        saved = await other.post(
+            "/passages/5/edit", edit_fields(theirs, text="王芳改的内容：金沙路2026年底完工。"), allow_redirects=False
+        )
         assert saved.status == 302
         conflict = await editor.post("/passages/5/edit", edit_fields(mine, text="我改的内容：金沙路明年完工。"))
         body = await conflict.text()
@@ -326,8 +357,9 @@ async def test_two_staff_editing_the_same_passage_the_second_gets_the_conflict_i
         assert "我改的内容：金沙路明年完工。" in body  # what I typed is still in the form
         assert staff.get_passage(_db(console), 5)["text"] == "王芳改的内容：金沙路2026年底完工。"
         # Having seen theirs, saving again uses the new revision and wins.
-        again = await editor.post("/passages/5/edit", edit_fields(body, text="我改的内容：金沙路明年完工。"),
-                                  allow_redirects=False)
+        again = await editor.post(
+            "/passages/5/edit", edit_fields(body, text="我改的内容：金沙路明年完工。"), allow_redirects=False
+        )
         assert again.status == 302
         assert staff.get_passage(_db(console), 5)["text"] == "我改的内容：金沙路明年完工。"
     finally:
@@ -348,10 +380,24 @@ async def test_edit_shows_history_before_and_after_and_undo_puts_it_back(console
 
 async def test_script_tags_are_shown_as_text_everywhere(console, editor):
     evil = "<script>alert('x')</script>翠湾路通车了。"
-    QuestionLog(_settings(console).questions_path).record("r1", "<img src=x onerror=alert(1)>几时通车", "ask_roads", 0.5, "declined", 0.1)
-    saved = await editor.submit("/passages/new", {"topic": "roads", "text": evil, "heading": "<b>标题</b>",
-                                                  "plain": "", "entities": "", "valid_from": "", "valid_to": "",
-                                                  "do": "save"}, token_from="/passages/new", allow_redirects=False)
+    QuestionLog(_settings(console).questions_path).record(
+        "r1", "<img src=x onerror=alert(1)>几时通车", "ask_roads", 0.5, "declined", 0.1
+    )
+    saved = await editor.submit(
+        "/passages/new",
+        {
+            "topic": "roads",
+            "text": evil,
+            "heading": "<b>标题</b>",
+            "plain": "",
+            "entities": "",
+            "valid_from": "",
+            "valid_to": "",
+            "do": "save",
+        },
+        token_from="/passages/new",
+        allow_redirects=False,
+    )
     assert saved.status == 302
     passage = saved.headers["Location"]
     for path in (passage, f"{passage}/edit", "/passages?status=all", "/passages?q=翠湾路通车", "/questions"):
@@ -362,9 +408,20 @@ async def test_script_tags_are_shown_as_text_everywhere(console, editor):
 
 
 async def test_a_refused_passage_keeps_what_was_typed(console, editor):
-    response = await editor.submit("/passages/new", {"topic": "roads", "text": "", "plain": "x" * 40, "do": "save",
-                                                     "heading": "保留我", "entities": "", "valid_from": "",
-                                                     "valid_to": ""}, token_from="/passages/new")
+    response = await editor.submit(
+        "/passages/new",
+        {
+            "topic": "roads",
+            "text": "",
+            "plain": "x" * 40,
+            "do": "save",
+            "heading": "保留我",
+            "entities": "",
+            "valid_from": "",
+            "valid_to": "",
+        },
+        token_from="/passages/new",
+    )
     body = await response.text()
     assert response.status == 400 and "没有保存" in body and "保留我" in body
 
@@ -374,9 +431,17 @@ async def test_a_question_becomes_an_answer_with_a_preview_first(console, editor
     QuestionLog(questions).record("r1", "西区游泳池几点开门", "out_of_scope", 0.4, "declined", 0.1)
     listed = await (await editor.get("/questions")).text()
     assert "西区游泳池几点开门" in listed and "无法回答" in listed
-    fields = {"question": "西区游泳池几点开门", "intent": "out_of_scope", "topic": "livelihood", "heading": "西区游泳池",
-              "text": "西区游泳池每天几点开门：上午9点开门，晚上9点关门。", "plain": "", "entities": "",
-              "valid_from": "", "valid_to": ""}
+    fields = {
+        "question": "西区游泳池几点开门",
+        "intent": "out_of_scope",
+        "topic": "livelihood",
+        "heading": "西区游泳池",
+        "text": "西区游泳池每天几点开门：上午9点开门，晚上9点关门。",
+        "plain": "",
+        "entities": "",
+        "valid_from": "",
+        "valid_to": "",
+    }
     preview = await editor.submit("/passages/new", {**fields, "do": "preview"}, token_from="/passages/new")
     body = await preview.text()
     assert "会用这条新资料回答" in body and "上午9点开门" in body
@@ -400,17 +465,28 @@ async def test_a_question_s_phrase_attached_to_plan_words_makes_the_bot_answer_i
     QuestionLog(_settings(console).questions_path).record("r1", "我想打零工", "ask_employment", 0.9, "declined", 0.2)
     listed = await (await editor.get("/questions")).text()
     assert "我想打零工" in listed and "（婉拒）" in listed
-    refused = await editor.submit("/questions/phrase", {"text": "我想打零工", "phrase": "打零工", "means": "比特币",
-                                                        "intent": "ask_employment", "confidence": "0.9"},
-                                  token_from="/questions")
+    refused = await editor.submit(
+        "/questions/phrase",
+        {"text": "我想打零工", "phrase": "打零工", "means": "比特币", "intent": "ask_employment", "confidence": "0.9"},
+        token_from="/questions",
+    )
     assert "没有关联" in await refused.text() and "我想打零工" in await (await editor.get("/questions")).text()
-    done = await editor.submit("/questions/phrase", {"text": "我想打零工", "phrase": "打零工", "means": "公益性岗位，就业",
-                                                     "intent": "ask_employment", "confidence": "0.9"},
-                               token_from="/questions")
+    done = await editor.submit(
+        "/questions/phrase",
+        {
+            "text": "我想打零工",
+            "phrase": "打零工",
+            "means": "公益性岗位，就业",
+            "intent": "ask_employment",
+            "confidence": "0.9",
+        },
+        token_from="/questions",
+    )
     body = await done.text()
     assert "已关联" in body and "机器人会用第" in body
-    assert "我想打零工" not in re.sub(r'<p class="flash.*?</p>', "", await (await editor.get("/questions")).text(),
-                                      flags=re.S)
+    assert "我想打零工" not in re.sub(
+        r'<p class="flash.*?</p>', "", await (await editor.get("/questions")).text(), flags=re.S
+    )
     assert staff.list_phrases(_db(console))[0]["means"] == ["公益性岗位", "就业"]
     assert staff.history(_db(console), "phrases", "打零工")[-1]["by"] == "editor1"
 
@@ -419,15 +495,21 @@ async def test_a_question_s_phrase_attached_to_plan_words_makes_the_bot_answer_i
 
 
 async def test_contacts_add_edit_remove(console, editor):
-    added = await editor.submit("/contacts/new", {"topic": "elderly", "name": "西区长者服务站", "phone": "0760-88881234",
-                                                  "hours": "周一至周五", "address": ""})
+    added = await editor.submit(
+        "/contacts/new",
+        {"topic": "elderly", "name": "西区长者服务站", "phone": "0760-88881234", "hours": "周一至周五", "address": ""},
+    )
     assert "已保存联系电话" in await added.text()
     cid = _db(console).execute("SELECT id FROM contacts WHERE name = '西区长者服务站'").fetchone()[0]
-    bad = await editor.submit(f"/contacts/{cid}/edit", {"topic": "elderly", "name": "西区长者服务站", "phone": "打电话",
-                                                        "hours": "", "address": "保留的地址"})
+    bad = await editor.submit(
+        f"/contacts/{cid}/edit",
+        {"topic": "elderly", "name": "西区长者服务站", "phone": "打电话", "hours": "", "address": "保留的地址"},
+    )
     assert bad.status == 400 and "保留的地址" in await bad.text()
-    await editor.submit(f"/contacts/{cid}/edit", {"topic": "elderly", "name": "西区长者服务站", "phone": "0760-88880000",
-                                                  "hours": "", "address": ""})
+    await editor.submit(
+        f"/contacts/{cid}/edit",
+        {"topic": "elderly", "name": "西区长者服务站", "phone": "0760-88880000", "hours": "", "address": ""},
+    )
     assert _db(console).execute("SELECT phone FROM contacts WHERE id = ?", [cid]).fetchone()[0] == "0760-88880000"
     await editor.submit(f"/contacts/{cid}/remove", {}, token_from="/contacts")
     assert _db(console).execute("SELECT count(*) FROM contacts WHERE id = ?", [cid]).fetchone()[0] == 0
@@ -454,12 +536,15 @@ async def upload(me: Staff, content: bytes, filename: str = "plan.txt"):
     return await me.post("/import", form)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "文件是空的"),
-    (b"   \n\n", "文件是空的"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "不是文字或网页文件"),
-    ("西区通知\n今天下午停水，请大家做好准备。\n明天恢复。".encode(), "不像一份工作计划"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "文件是空的"),
+        (b"   \n\n", "文件是空的"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "不是文字或网页文件"),
+        ("西区通知\n今天下午停水，请大家做好准备。\n明天恢复。".encode(), "不像一份工作计划"),
+    ],
+)
 async def test_import_refuses_what_is_not_a_plan(console, editor, content, message):
     response = await upload(editor, content)
     assert response.status == 400 and message in await response.text()
@@ -471,8 +556,9 @@ async def test_import_previews_then_imports_a_plan(console, editor):
     body = await preview.text()
     assert preview.status == 200 and "确认导入" in body and "一、" in body
     count = _db(console).execute("SELECT count(*) FROM documents").fetchone()[0]
-    done = await editor.submit("/import/confirm", {"token": re.search(r'name="token" value="([^"]+)"', body).group(1)},
-                               token_from="/import")
+    done = await editor.submit(
+        "/import/confirm", {"token": re.search(r'name="token" value="([^"]+)"', body).group(1)}, token_from="/import"
+    )
     assert "已导入" in await done.text()
     assert _db(console).execute("SELECT count(*) FROM documents").fetchone()[0] == count + 1
 
@@ -496,10 +582,10 @@ def raw_request(port: int, head: str, body: bytes) -> tuple[str, int]:
                 reply = s.recv(4096)
                 if reply:
                     break
-            except socket.timeout:
+            except TimeoutError:
                 pass
             try:
-                s.sendall(body[sent:sent + 65536])
+                s.sendall(body[sent : sent + 65536])
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += 65536
@@ -516,20 +602,26 @@ async def test_a_20_mb_upload_is_refused_before_it_is_read_whole(console, editor
     boundary = "----westbot"
     token = await editor.token("/import")
     cookie = "; ".join(f"{c.key}={c.value}" for c in console.session.cookie_jar)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"plan\"; filename=\"big.txt\"\r\n"
-            f"Content-Type: text/plain\r\n\r\n").encode() + b"a" * (20 * 1024 * 1024)
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="plan"; filename="big.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\n"
+    ).encode() + b"a" * (20 * 1024 * 1024)
     port = console.server.port
 
     def head(extra: str) -> str:
-        return (f"POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
-                f"Content-Type: multipart/form-data; boundary={boundary}\r\n{extra}\r\n")
+        return (
+            f"POST /import HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n{extra}\r\n"
+        )
 
     status, sent = await asyncio.to_thread(raw_request, port, head(f"Content-Length: {len(body)}\r\n"), body)
     assert " 413 " in status and sent < len(body) // 2
     # Without a length (chunked), the server stops reading at the limit.
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 65536]), body[i:i + 65536])
-                       for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+    chunked = (
+        b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 65536]), body[i : i + 65536]) for i in range(0, len(body), 65536))
+        + b"0\r\n\r\n"
+    )
     status, sent = await asyncio.to_thread(raw_request, port, head("Transfer-Encoding: chunked\r\n"), chunked)
     assert " 413 " in status and sent < len(chunked) // 2
 
@@ -539,15 +631,23 @@ async def test_a_20_mb_upload_is_refused_before_it_is_read_whole(console, editor
 
 def write_trackers(path: Path, per_day: dict[str, int]) -> None:
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL, "
-                 "intent_name TEXT, action_name TEXT, data TEXT)")
+    conn.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL, "
+        "intent_name TEXT, action_name TEXT, data TEXT)"
+    )
     for day, n in per_day.items():
         stamp = datetime.fromisoformat(day).replace(hour=10, tzinfo=timezone.utc).timestamp()
         for _ in range(n):
-            conn.execute("INSERT INTO events (sender_id, type_name, timestamp, action_name) VALUES "
-                         "('s', 'action', ?, 'action_answer_from_plan')", [stamp])
-            conn.execute("INSERT INTO events (sender_id, type_name, timestamp, action_name) VALUES "
-                         "('s', 'action', ?, 'utter_greet')", [stamp])
+            conn.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, action_name) VALUES "
+                "('s', 'action', ?, 'action_answer_from_plan')",
+                [stamp],
+            )
+            conn.execute(
+                "INSERT INTO events (sender_id, type_name, timestamp, action_name) VALUES "
+                "('s', 'action', ?, 'utter_greet')",
+                [stamp],
+            )
     conn.commit()
     conn.close()
 
@@ -560,10 +660,18 @@ def test_daily_figures_share_answered_declined_unsure(tmp_path):
     QuestionLog(tmp_path / "questions.db").record("a", "q2", None, None, "low_confidence", 0.6)
     figures = overview.daily_figures(tmp_path / "trackers.db", log_db, today)
     assert len(figures) == overview.DAYS and figures[-1] == {
-        "day": today.isoformat(), "total": 10, "answered": 8, "unsure": 1, "declined": 1}
+        "day": today.isoformat(),
+        "total": 10,
+        "answered": 8,
+        "unsure": 1,
+        "declined": 1,
+    }
     svg = overview.chart_svg(figures)
-    assert svg.startswith("<svg") and svg.count("<rect") == 3 and "http" not in svg.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert (
+        svg.startswith("<svg")
+        and svg.count("<rect") == 3
+        and "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
 
 
 async def test_overview_page_draws_the_chart_on_the_server(console, editor):

@@ -5,6 +5,7 @@ declined shows up in 待处理问题, staff turn it into an answer, and the bot 
 with a conflict, undo, a viewer, CSRF, lock-out, a binary upload, an expired session mid-edit, and axe-core
 (WCAG 2.2 AA) on every page. A screenshot of 待处理问题 is written to var/screenshots/staff-console.png.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,13 @@ ANSWER = "西区游泳池每天几点开门：上午9点开门，晚上9点关�
 def kb_staff_add(kb_path: Path, name: str, role: str) -> None:
     """The installed `kb staff add`, answering its password prompts."""
     kb = Path(sys.executable).with_name("kb")
-    done = subprocess.run([str(kb), "staff", "add", name, "--role", role, "--db", str(kb_path)],
-                          input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(kb), "staff", "add", name, "--role", role, "--db", str(kb_path)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -44,14 +50,21 @@ def site(built_kb, tmp_path_factory):
     work = tmp_path_factory.mktemp("console")
     with running_bot(built_kb, work) as bot:
         kb_path = work / "knowledge.db"
-        for name, role in (("editor1", "editor"), ("editor2", "editor"), ("viewer1", "viewer"),
-                           ("locked1", "editor")):
+        for name, role in (("editor1", "editor"), ("editor2", "editor"), ("viewer1", "viewer"), ("locked1", "editor")):
             kb_staff_add(kb_path, name, role)
         port = free_port()
-        env = {**bot.env, "WESTBOT_TRACKERS": str(work / "trackers.db"),
-               "WESTBOT_CONSOLE_SECRET": str(work / "console-secret")}
-        console = subprocess.Popen([sys.executable, "-m", "bot.staff", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=open(work / "console.log", "ab"), stderr=subprocess.STDOUT)
+        env = {
+            **bot.env,
+            "WESTBOT_TRACKERS": str(work / "trackers.db"),
+            "WESTBOT_CONSOLE_SECRET": str(work / "console-secret"),
+        }
+        console = subprocess.Popen(
+            [sys.executable, "-m", "bot.staff", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=open(work / "console.log", "ab"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for(f"{url}/login", 60, console)
@@ -66,9 +79,17 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -228,7 +249,10 @@ def test_import_refuses_a_binary_file(site, new_page):
     log_in(page, site, "editor1")
     page.goto(site["url"] + "/import")
     page.get_by_label("计划文件").set_input_files(
-        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00" + os.urandom(4096)}])
+        files=[
+            {"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00" + os.urandom(4096)}
+        ]
+    )
     page.get_by_role("button", name="上传并预览").click()
     assert "不是文字或网页文件" in page.get_by_role("alert").inner_text()
 
@@ -249,9 +273,20 @@ def test_an_expired_session_mid_edit_keeps_the_typed_text(site, new_page):
     assert "会话过期时" not in passage_text(site, 30)
 
 
-PAGES = ["/questions", "/passages", "/passages?q=金沙路几时修好", "/passages/5", "/passages/5/edit",
-         f"/passages/new?question={QUESTION}", "/contacts", "/contacts/new", "/glossary", "/glossary/edit?term=白改黑",
-         "/import", "/overview"]
+PAGES = [
+    "/questions",
+    "/passages",
+    "/passages?q=金沙路几时修好",
+    "/passages/5",
+    "/passages/5/edit",
+    f"/passages/new?question={QUESTION}",
+    "/contacts",
+    "/contacts/new",
+    "/glossary",
+    "/glossary/edit?term=白改黑",
+    "/import",
+    "/overview",
+]
 
 
 def test_no_axe_violations_on_any_page(site, new_page):
@@ -265,7 +300,9 @@ def test_no_axe_violations_on_any_page(site, new_page):
     # The import preview and a refused form too.
     page.goto(site["url"] + "/import")
     plan = (ROOT / "knowledge" / "data" / "documents" / "xiqu-2020-work-plan.txt").read_bytes()
-    page.get_by_label("计划文件").set_input_files(files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": plan}])
+    page.get_by_label("计划文件").set_input_files(
+        files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": plan}]
+    )
     page.get_by_role("button", name="上传并预览").click()
     assert "确认导入" in page.content()
     assert axe_violations(page) == [], "import preview"

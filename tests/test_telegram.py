@@ -2,6 +2,7 @@
 
 Rasa is replaced by a scripted client here; tests/test_telegram_conversation.py runs the real one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,16 +23,34 @@ from knowledge.settings import get_channel_settings
 from tests.botapi_standin import BotApiStandIn
 
 ANSWER = [
-    {"recipient_id": "x", "text": "《西区2020年工作计划》中写道：\n加强长者助餐配餐服务。\n来源：《西区2020年工作计划》五、…",
-     "buttons": [{"title": "👍 有用", "payload": "/feedback_helpful"}, {"title": "👎 没用", "payload": "/feedback_not_helpful"}]},
+    {
+        "recipient_id": "x",
+        "text": "《西区2020年工作计划》中写道：\n加强长者助餐配餐服务。\n来源：《西区2020年工作计划》五、…",
+        "buttons": [
+            {"title": "👍 有用", "payload": "/feedback_helpful"},
+            {"title": "👎 没用", "payload": "/feedback_not_helpful"},
+        ],
+    },
     {"recipient_id": "x", "custom": {"source": {"document": "西区2020年工作计划", "passage_id": 11}, "kind": "answer"}},
 ]
 ELDER_ANSWER = [
-    {"recipient_id": "x", "text": "加强长者助餐配餐服务。\n想问清楚，请打12345。\n来源：2020年工作计划",
-     "buttons": [{"title": "再说一遍", "payload": "/repeat"}, {"title": "打电话问", "payload": "/ask_contact"},
-                 {"title": "回到开头", "payload": "/what_can_you_do"}]},
-    {"recipient_id": "x", "custom": {"source": {"document": "西区2020年工作计划"}, "mode": "elder",
-                                     "voice": {"text": "加强长者助餐配餐服务。", "lang": "cmn"}}},
+    {
+        "recipient_id": "x",
+        "text": "加强长者助餐配餐服务。\n想问清楚，请打12345。\n来源：2020年工作计划",
+        "buttons": [
+            {"title": "再说一遍", "payload": "/repeat"},
+            {"title": "打电话问", "payload": "/ask_contact"},
+            {"title": "回到开头", "payload": "/what_can_you_do"},
+        ],
+    },
+    {
+        "recipient_id": "x",
+        "custom": {
+            "source": {"document": "西区2020年工作计划"},
+            "mode": "elder",
+            "voice": {"text": "加强长者助餐配餐服务。", "lang": "cmn"},
+        },
+    },
 ]
 
 
@@ -56,8 +75,9 @@ class ScriptedRasa:
             await self.held[sender].wait()
         if self.down:
             raise RasaUnavailable("connection refused")
-        return [{**m, "text": m["text"] + "：" + text} if m.get("text") and text.startswith("问") else m
-                for m in self.reply]
+        return [
+            {**m, "text": m["text"] + "：" + text} if m.get("text") and text.startswith("问") else m for m in self.reply
+        ]
 
     async def close(self):
         pass
@@ -68,9 +88,15 @@ async def relay(tmp_path, monkeypatch):
     api = BotApiStandIn()
     await api.start()
     monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
-    settings = replace(get_channel_settings(), telegram_token="4242:TEST", telegram_base_url=api.base_url,
-                       telegram_staff_ids=frozenset({7}), rate_limit_messages=5, rate_limit_seconds=60,
-                       voice_cache_dir=tmp_path / "voice")
+    settings = replace(
+        get_channel_settings(),
+        telegram_token="4242:TEST",
+        telegram_base_url=api.base_url,
+        telegram_staff_ids=frozenset({7}),
+        rate_limit_messages=5,
+        rate_limit_seconds=60,
+        voice_cache_dir=tmp_path / "voice",
+    )
     rasa = ScriptedRasa()
     app = build_application(settings, rasa=rasa)
     async with app:
@@ -105,8 +131,10 @@ async def test_a_question_is_relayed_with_typing_and_inline_buttons(relay):
     [message] = api.sent("sendMessage")
     assert "长者助餐配餐" in message["text"] and "来源" in message["text"]
     buttons = message["reply_markup"]["inline_keyboard"][0]
-    assert [b["callback_data"] for b in buttons] == ['/feedback_helpful{"passage_id":11}',
-                                                     '/feedback_not_helpful{"passage_id":11}']
+    assert [b["callback_data"] for b in buttons] == [
+        '/feedback_helpful{"passage_id":11}',
+        '/feedback_not_helpful{"passage_id":11}',
+    ]
 
 
 async def test_a_button_press_is_answered_and_relayed(relay):
@@ -123,8 +151,10 @@ async def test_feedback_counts_for_the_answer_it_was_pressed_on_once(relay):
     rasa.reply = answer_from(22, "第二条回答")
     await feed(app, api.push_text("找工作"))
     older, newer = api.sent("sendMessage")
-    assert [b["callback_data"] for b in older["reply_markup"]["inline_keyboard"][0]] == \
-        ['/feedback_helpful{"passage_id":11}', '/feedback_not_helpful{"passage_id":11}']
+    assert [b["callback_data"] for b in older["reply_markup"]["inline_keyboard"][0]] == [
+        '/feedback_helpful{"passage_id":11}',
+        '/feedback_not_helpful{"passage_id":11}',
+    ]
     assert all(len(b["callback_data"].encode()) <= 64 for b in newer["reply_markup"]["inline_keyboard"][0])
 
     press = api.push_button('/feedback_not_helpful{"passage_id":11}', under=older)
@@ -166,26 +196,47 @@ def test_voice_duration_is_read_from_the_clip(tmp_path):
     assert duration_seconds(clip) == max(1, round(int(minutes) * 60 + float(seconds)))
 
 
-@pytest.mark.parametrize("command,payload", [("/start", "/greet"), ("/help", "/what_can_you_do"),
-                                             ("/elder", "/elder_mode_on"), ("/normal", "/elder_mode_off"),
-                                             ("/about", "/about")])
+@pytest.mark.parametrize(
+    "command,payload",
+    [
+        ("/start", "/greet"),
+        ("/help", "/what_can_you_do"),
+        ("/elder", "/elder_mode_on"),
+        ("/normal", "/elder_mode_off"),
+        ("/about", "/about"),
+    ],
+)
 async def test_commands_become_intents(relay, command, payload):
     app, api, rasa = relay
     await feed(app, api.push_text(command))
     assert rasa.received[-1][1] == payload
     if command == "/start":
         choice = api.sent("sendMessage")[-1]
-        assert [b["callback_data"] for b in choice["reply_markup"]["inline_keyboard"][0]] == \
-            ["/elder_mode_on", "/elder_mode_off"]
+        assert [b["callback_data"] for b in choice["reply_markup"]["inline_keyboard"][0]] == [
+            "/elder_mode_on",
+            "/elder_mode_off",
+        ]
 
 
-@pytest.mark.parametrize("fields", [
-    {"sticker": {"file_id": "s", "file_unique_id": "s1", "width": 512, "height": 512, "is_animated": False,
-                 "is_video": False, "type": "regular"}},
-    {"photo": [{"file_id": "p", "file_unique_id": "p1", "width": 90, "height": 90}]},
-    {"location": {"latitude": 22.52, "longitude": 113.36}},
-    {"voice": {"file_id": "v", "file_unique_id": "v1", "duration": 3}},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "s1",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            }
+        },
+        {"photo": [{"file_id": "p", "file_unique_id": "p1", "width": 90, "height": 90}]},
+        {"location": {"latitude": 22.52, "longitude": 113.36}},
+        {"voice": {"file_id": "v", "file_unique_id": "v1", "duration": 3}},
+    ],
+)
 async def test_non_text_gets_a_kind_reply(relay, fields):
     app, api, rasa = relay
     await feed(app, api.push_message(fields))
@@ -195,8 +246,15 @@ async def test_non_text_gets_a_kind_reply(relay, fields):
 
 async def test_a_photo_with_a_question_beside_it(relay):
     app, api, rasa = relay
-    await feed(app, api.push_message({"photo": [{"file_id": "p", "file_unique_id": "p1", "width": 90, "height": 90}],
-                                      "caption": "老人在哪里吃饭"}))
+    await feed(
+        app,
+        api.push_message(
+            {
+                "photo": [{"file_id": "p", "file_unique_id": "p1", "width": 90, "height": 90}],
+                "caption": "老人在哪里吃饭",
+            }
+        ),
+    )
     assert rasa.received == [("telegram-1001", "老人在哪里吃饭")]
     answer, note = api.texts()
     assert "长者助餐" in answer and note == handlers.PHOTO_NOTE
@@ -211,9 +269,16 @@ async def test_edited_messages_and_group_chatter_are_ignored_on_purpose(relay):
     assert rasa.received and api.sent("sendMessage", chat_id=-500)
 
 
-@pytest.mark.parametrize("command,answered", [("/start@OtherBot", False), ("/help@some_other_bot", False),
-                                              ("/help@xiqu_helper_bot", True), ("/help", True),
-                                              ("/weather@OtherBot", False)])
+@pytest.mark.parametrize(
+    "command,answered",
+    [
+        ("/start@OtherBot", False),
+        ("/help@some_other_bot", False),
+        ("/help@xiqu_helper_bot", True),
+        ("/help", True),
+        ("/weather@OtherBot", False),
+    ],
+)
 async def test_in_groups_only_commands_for_this_bot_are_answered(relay, command, answered):
     app, api, rasa = relay
     await feed(app, api.push_text(command, chat_type="supergroup", chat_id=-500))
@@ -278,8 +343,17 @@ async def test_no_apology_to_a_resident_who_blocked_the_bot(relay, fast_retries)
 
 async def test_one_sender_cannot_flood_with_any_kind_of_message_and_is_told_once(relay):
     app, api, rasa = relay
-    sticker = {"sticker": {"file_id": "s", "file_unique_id": "s1", "width": 512, "height": 512,
-                           "is_animated": False, "is_video": False, "type": "regular"}}
+    sticker = {
+        "sticker": {
+            "file_id": "s",
+            "file_unique_id": "s1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    }
     for _ in range(3):
         await feed(app, api.push_text("金沙路"))
     for _ in range(6):
@@ -295,8 +369,12 @@ async def test_one_sender_cannot_flood_with_any_kind_of_message_and_is_told_once
 def test_a_burst_is_told_once_and_a_new_burst_again():
     now = [0.0]
     limiter = RateLimiter(2, 10, clock=lambda: now[0])
-    assert [limiter.admit("a") for _ in range(4)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.REFUSE_AND_TELL,
-                                                      Verdict.REFUSE_QUIETLY]
+    assert [limiter.admit("a") for _ in range(4)] == [
+        Verdict.ALLOW,
+        Verdict.ALLOW,
+        Verdict.REFUSE_AND_TELL,
+        Verdict.REFUSE_QUIETLY,
+    ]
     now[0] = 11
     assert [limiter.admit("a") for _ in range(3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.REFUSE_AND_TELL]
 
@@ -370,7 +448,10 @@ async def test_unanswered_is_for_staff_only(relay):
 
 async def test_an_image_from_rasa_is_sent_as_a_photo(relay):
     app, api, rasa = relay
-    rasa.reply = [{"recipient_id": "x", "text": "金沙路的位置："}, {"recipient_id": "x", "image": "https://example.org/map.png"}]
+    rasa.reply = [
+        {"recipient_id": "x", "text": "金沙路的位置："},
+        {"recipient_id": "x", "image": "https://example.org/map.png"},
+    ]
     await feed(app, api.push_text("金沙路在哪"))
     assert api.texts() == ["金沙路的位置："]
     assert api.sent("sendPhoto")[0]["photo"] == "https://example.org/map.png"

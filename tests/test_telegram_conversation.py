@@ -1,5 +1,6 @@
 """A ten-message Telegram conversation: the real relay (long polling) against the Bot API stand-in, and the
 real Rasa and action server behind it. Checked on what the resident would see."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ def rasa(built_kb, tmp_path_factory):
 async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
     api = BotApiStandIn()
     await api.start()
-    settings = replace(get_channel_settings(), telegram_token="4242:TEST", telegram_base_url=api.base_url,
-                       rasa_url=rasa.url, voice_cache_dir=tmp_path / "voice", rate_limit_messages=100)
+    settings = replace(
+        get_channel_settings(),
+        telegram_token="4242:TEST",
+        telegram_base_url=api.base_url,
+        rasa_url=rasa.url,
+        voice_cache_dir=tmp_path / "voice",
+        rate_limit_messages=100,
+    )
     app = build_application(settings)
     sent = lambda: len(api.sent("sendMessage"))  # noqa: E731
 
@@ -67,8 +74,10 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
             with sqlite3.connect(rasa.env["WESTBOT_QUESTIONS"]) as db:
                 rows = db.execute("SELECT passage_id, helpful, question FROM feedback").fetchall()
             assert rows == [(meals_passage, 0, "老人家去边度食饭？")]
-            assert api.sent("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0][0]["text"] == \
-                "✓ 您选了：👎 没用"
+            assert (
+                api.sent("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0][0]["text"]
+                == "✓ 您选了：👎 没用"
+            )
 
             texts, msgs = await say(lambda: api.push_button("/elder_mode_on"), 2)
             assert "长者模式" in texts[0]
@@ -78,7 +87,11 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
             elder_answer = texts[0]
             assert all(len(line) <= 30 for line in elder_answer.split("\n"))
             assert [row[0]["text"] for row in msgs[0]["reply_markup"]["keyboard"]] == [
-                "再说一遍", "打电话问", "回到开头", "关注「就业与招聘」的新消息"]  # the last: docs/following.md
+                "再说一遍",
+                "打电话问",
+                "回到开头",
+                "关注「就业与招聘」的新消息",
+            ]  # the last: docs/following.md
             await api.wait_for(lambda: len(api.sent("sendVoice")) > voices)
 
             texts, _ = await say(lambda: api.push_text("再说一遍"))

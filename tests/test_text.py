@@ -1,4 +1,5 @@
 """Normalization: what residents type becomes the plain simplified Mandarin the plan is written in."""
+
 import pytest
 
 from knowledge.text import fix_plan_punctuation, normalize_question

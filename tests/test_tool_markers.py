@@ -1,4 +1,5 @@
 """Tests that need a Debian program are skipped, with the reason, where it is missing; under CI=true that fails."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,14 @@ VOICE_TEST = "tests/test_web.py::test_chat_relays_and_swaps_voice_text_for_a_cli
 
 def run_without_programs(ci: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": "/nonexistent", "CI": ci, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", VOICE_TEST],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", VOICE_TEST],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_missing_program_skips_with_the_reason():

@@ -1,4 +1,5 @@
 """The cached SQL tracker store reads and writes exactly what Rasa's SQLTrackerStore would, only cheaper."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,9 +25,13 @@ def run(coroutine):
 
 def turn(tracker: DialogueStateTracker, text: str, topic: str = "roads") -> None:
     """What Rasa adds to a conversation for one question and its answer."""
-    tracker.update(UserUttered(text, {"name": "ask_roads", "confidence": 0.9},
-                               parse_data={"intent": {"name": "ask_roads", "confidence": 0.9}, "entities": [],
-                                           "text": text}))
+    tracker.update(
+        UserUttered(
+            text,
+            {"name": "ask_roads", "confidence": 0.9},
+            parse_data={"intent": {"name": "ask_roads", "confidence": 0.9}, "entities": [], "text": text},
+        )
+    )
     tracker.update(ActionExecuted("action_answer_from_plan"))
     tracker.update(BotUttered(f"关于{text}的回答"))
     tracker.update(SlotSet("last_topic", topic))
@@ -47,7 +52,8 @@ def start(store, sender: str) -> DialogueStateTracker:
 def rows(db) -> list[tuple]:
     with sqlite3.connect(db) as connection:
         return connection.execute(
-            "SELECT sender_id, type_name, intent_name, action_name FROM events ORDER BY id").fetchall()
+            "SELECT sender_id, type_name, intent_name, action_name FROM events ORDER BY id"
+        ).fetchall()
 
 
 @pytest.fixture()
@@ -66,8 +72,9 @@ def rasa_reads(db, sender: str) -> DialogueStateTracker:
 
 
 def same(a: DialogueStateTracker, b: DialogueStateTracker) -> bool:
-    return ([e.as_dict() for e in a.events] == [e.as_dict() for e in b.events]
-            and a.current_slot_values() == b.current_slot_values())
+    return [e.as_dict() for e in a.events] == [
+        e.as_dict() for e in b.events
+    ] and a.current_slot_values() == b.current_slot_values()
 
 
 def test_writes_the_same_rows_as_rasas_store(tmp_path):

@@ -1,4 +1,5 @@
 """A passage is used only on the days it is valid: checked per question by the date, with no restart."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -27,8 +28,9 @@ class Clock:
 @pytest.fixture
 def closure(kb_path):
     db = store.open_for_writing(kb_path)
-    staff.add_passage(db, topic="roads", text=CLOSURE, entities=["粤信路"], valid_from="2026-12-01",
-                      valid_to="2026-12-03", by="李明")
+    staff.add_passage(
+        db, topic="roads", text=CLOSURE, entities=["粤信路"], valid_from="2026-12-01", valid_to="2026-12-03", by="李明"
+    )
     return kb_path
 
 
@@ -59,10 +61,20 @@ async def test_the_action_server_stops_answering_the_day_after_valid_to(closure,
 
         async def ask() -> str:
             dispatcher = CollectingDispatcher()
-            tracker = Tracker("resident-1", {"elder_mode": False, "last_topic": None, "last_entity": None},
-                              {"text": QUESTION, "intent": {"name": "ask_roads", "confidence": 0.9},
-                               "entities": [{"entity": "road", "value": "粤信路"}]},
-                              [], False, None, {}, "action_listen")
+            tracker = Tracker(
+                "resident-1",
+                {"elder_mode": False, "last_topic": None, "last_entity": None},
+                {
+                    "text": QUESTION,
+                    "intent": {"name": "ask_roads", "confidence": 0.9},
+                    "entities": [{"entity": "road", "value": "粤信路"}],
+                },
+                [],
+                False,
+                None,
+                {},
+                "action_listen",
+            )
             await ActionAnswerFromPlan().run(dispatcher, tracker, {})
             return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 

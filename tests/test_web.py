@@ -1,4 +1,5 @@
 """The web page's server: the same-origin bridge to Rasa, its limits, errors and voice clips."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,14 @@ from knowledge.settings import get_channel_settings
 
 ELDER = [
     {"recipient_id": "x", "text": "加强长者助餐配餐服务。\n来源：2020年工作计划"},
-    {"recipient_id": "x", "custom": {"source": {"document": "西区2020年工作计划"}, "mode": "elder",
-                                     "voice": {"text": "加强长者助餐配餐服务。", "lang": "cmn"}}},
+    {
+        "recipient_id": "x",
+        "custom": {
+            "source": {"document": "西区2020年工作计划"},
+            "mode": "elder",
+            "voice": {"text": "加强长者助餐配餐服务。", "lang": "cmn"},
+        },
+    },
 ]
 
 
@@ -39,9 +46,15 @@ class ScriptedRasa:
 @pytest.fixture
 async def client(tmp_path):
     rasa = ScriptedRasa()
-    settings = replace(get_channel_settings(), rate_limit_messages=3, rate_limit_seconds=60, max_message_chars=100,
-                       rate_limit_address_messages=6, voice_cache_dir=tmp_path / "voice",
-                       web_cookie_key=tmp_path / "web-cookie.key")
+    settings = replace(
+        get_channel_settings(),
+        rate_limit_messages=3,
+        rate_limit_seconds=60,
+        max_message_chars=100,
+        rate_limit_address_messages=6,
+        voice_cache_dir=tmp_path / "voice",
+        web_cookie_key=tmp_path / "web-cookie.key",
+    )
     async with TestClient(TestServer(build_app(settings, rasa=rasa))) as client:
         client.rasa = rasa
         yield client
@@ -50,7 +63,7 @@ async def client(tmp_path):
 async def test_the_page_is_chinese_and_locked_down(client):
     response = await client.get("/")
     html = await response.text()
-    assert '<html lang="zh-CN">' in html and 'aria-live="polite"' in html and "<label for=\"question\"" in html
+    assert '<html lang="zh-CN">' in html and 'aria-live="polite"' in html and '<label for="question"' in html
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert (await client.get("/static/app.js")).status == 200
 
@@ -73,15 +86,18 @@ async def test_unknown_voice_clips_are_not_made(client):
     assert (await client.get("/api/voice/0123456789abcdef0123.ogg")).status == 404
 
 
-@pytest.mark.parametrize("body,status", [
-    ({"sender": "a", "message": "路" * 101}, 413),
-    ({"message": 5}, 400),
-    ({"sender": "a"}, 400),
-    ([1, 2], 400),
-    ("x", 400),
-    (None, 400),
-    (3, 400),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"sender": "a", "message": "路" * 101}, 413),
+        ({"message": 5}, 400),
+        ({"sender": "a"}, 400),
+        ([1, 2], 400),
+        ("x", 400),
+        (None, 400),
+        (3, 400),
+    ],
+)
 async def test_bad_requests_get_words_not_crashes(client, body, status):
     response = await client.post("/api/chat", json=body)
     assert response.status == status
@@ -149,15 +165,18 @@ async def test_the_sender_is_a_signed_http_only_cookie_the_client_cannot_choose(
 HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy")
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/", 200),
-    ("GET", "/static/app.js", 200),
-    ("GET", "/nothing-here", 404),
-    ("GET", "/static/nothing.js", 404),
-    ("PUT", "/api/chat", 405),
-    ("GET", "/api/chat", 405),
-    ("POST", "/api/chat", 413),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/", 200),
+        ("GET", "/static/app.js", 200),
+        ("GET", "/nothing-here", 404),
+        ("GET", "/static/nothing.js", 404),
+        ("PUT", "/api/chat", 405),
+        ("GET", "/api/chat", 405),
+        ("POST", "/api/chat", 413),
+    ],
+)
 async def test_every_response_carries_the_security_headers_and_errors_are_in_chinese(client, method, path, status):
     data = b"x" * (70 * 1024) if status == 413 else None
     response = await client.request(method, path, data=data)
@@ -195,10 +214,12 @@ async def served(tmp_path, monkeypatch):
     """The app behind the real runner (with its header timeout) on a free port, timeouts made short."""
     monkeypatch.setattr(server.GuardedRequestHandler, "header_timeout", 0.5)
     monkeypatch.setattr(server, "BODY_TIMEOUT", 0.5)
-    settings = replace(get_channel_settings(), voice_cache_dir=tmp_path / "voice",
-                       web_cookie_key=tmp_path / "web-cookie.key")
-    runner = server.GuardedAppRunner(build_app(settings, rasa=ScriptedRasa()), keepalive_timeout=0.5,
-                                     lingering_time=0.5)
+    settings = replace(
+        get_channel_settings(), voice_cache_dir=tmp_path / "voice", web_cookie_key=tmp_path / "web-cookie.key"
+    )
+    runner = server.GuardedAppRunner(
+        build_app(settings, rasa=ScriptedRasa()), keepalive_timeout=0.5, lingering_time=0.5
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -223,8 +244,9 @@ async def test_half_sent_headers_are_cut_off(served, caplog):
 
 async def test_a_body_that_never_arrives_gets_a_408(served):
     reader, writer = await asyncio.open_connection("127.0.0.1", served)
-    writer.write(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 100\r\n\r\n{\"message\"")
+    writer.write(
+        b'POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message"'
+    )
     await writer.drain()
     answer = await _read_until_closed(reader)
     writer.close()

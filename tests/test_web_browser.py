@@ -4,6 +4,7 @@ Checks what a resident meets: a conversation, the elder switch, keyboard-only us
 WCAG 2.2 AA in both modes, sizes (18/24 px text, 44/60 px targets), and screenshots at 375 and 1280 px wide
 in both modes, kept in var/screenshots/ for a person to look at.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,11 +30,21 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 def start_web(rasa_url: str, log: Path, path: str | None = None) -> tuple[subprocess.Popen, str]:
     """The page's server; `path` replaces PATH (an empty folder: a machine without espeak-ng)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_URL": rasa_url, "WESTBOT_VOICE_CACHE": str(log.parent / "voice")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_URL": rasa_url,
+        "WESTBOT_VOICE_CACHE": str(log.parent / "voice"),
+    }
     if path is not None:
         env["PATH"] = path
-    process = subprocess.Popen([sys.executable, "-m", "bot.web", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.web", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     wait_for(url, 30, process)
     return process, url
@@ -63,9 +74,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -186,8 +206,10 @@ def test_no_voice_button_where_the_server_cannot_speak(site, page):
 
 def test_the_elder_switch_works_while_the_server_is_down_and_is_sent_when_it_is_back(site, page):
     page.goto(site["url"])
-    page.route("**/api/chat", lambda route: route.fulfill(status=503, content_type="application/json",
-                                                          body='{"error": "系统正在维护"}'))
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(status=503, content_type="application/json", body='{"error": "系统正在维护"}'),
+    )
     page.click("#elder-switch")
     assert page.evaluate("document.body.classList.contains('elder')")
     assert page.get_attribute("#elder-switch", "aria-pressed") == "true"
@@ -320,8 +342,9 @@ def test_no_axe_violations_and_readable_sizes(site, browser, elder):
         page.goto(site["url"])
         if elder:
             page.click("#elder-switch")
-            page.wait_for_function("document.querySelector('#log').innerText.includes('已换成长者模式')",
-                                   timeout=30_000)
+            page.wait_for_function(
+                "document.querySelector('#log').innerText.includes('已换成长者模式')", timeout=30_000
+            )
         ask(page, "西区今年修什么路")
         assert axe_violations(page) == []
         body = float(page.evaluate("getComputedStyle(document.body).fontSize")[:-2])
@@ -334,7 +357,9 @@ def test_no_axe_violations_and_readable_sizes(site, browser, elder):
 
 
 def test_usable_at_320_px_and_200_percent_zoom(site, browser):
-    context = browser.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, locale="zh-CN", bypass_csp=True)
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, device_scale_factor=2, locale="zh-CN", bypass_csp=True
+    )
     page = context.new_page()
     page.goto(site["url"])
     page.evaluate("document.documentElement.style.fontSize = '200%'")

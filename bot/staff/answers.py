@@ -1,4 +1,5 @@
 """What the bot says to a question, worked out the way the action server does, for staff to see before saving."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -32,12 +33,17 @@ def bot_reply(kb: KnowledgeBase, question: str, intent: str | None = None, confi
     shown = [b["title"] for b in buttons if not b["payload"].startswith("/feedback")]
     if shown:
         reply += "\n[" + "] [".join(shown) + "]"
-    return {"kind": SAY[found.decision.kind], "answered": True, "text": reply,
-            "passage_id": found.hits[0].passage["id"]}
+    return {
+        "kind": SAY[found.decision.kind],
+        "answered": True,
+        "text": reply,
+        "passage_id": found.hits[0].passage["id"],
+    }
 
 
-def preview_new_passage(kb_path: Path, question: str, intent: str | None, confidence: float | None, fields: dict,
-                        by: str) -> dict:
+def preview_new_passage(
+    kb_path: Path, question: str, intent: str | None, confidence: float | None, fields: dict, by: str
+) -> dict:
     """The bot's reply to `question` if the passage `fields` were added, without changing the knowledge base.
 
     The passage goes through `staff.add_passage` on a copy in memory, so the same checks apply (ValidationError).

@@ -7,6 +7,7 @@ working day after sign-in. Every POST carries the session's CSRF token. Viewers 
 may change content, and every change goes through knowledge/staff.py. The databases are used from one worker
 thread, off the event loop.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,7 @@ class Console:
         return self._log
 
     async def run(self, fn, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(self.executor,
-                                                                functools.partial(fn, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
     def keep(self, store_: dict, value: dict) -> str:
         """Keep a draft or an upload for an hour under a random token."""
@@ -115,8 +115,11 @@ def csrf_ok(session, given) -> bool:
 def signed_in(request: web.Request, session) -> bool:
     console: Console = request.app[CONSOLE]
     login_at = session.get("login_at")
-    return bool(session.get("user")) and login_at is not None and (
-        console.clock() - login_at < console.console.session_hours * 3600)
+    return (
+        bool(session.get("user"))
+        and login_at is not None
+        and (console.clock() - login_at < console.console.session_hours * 3600)
+    )
 
 
 def is_multipart(request: web.Request) -> bool:
@@ -143,10 +146,17 @@ async def require_staff(request: web.Request, handler):
             form = await request.post()
             fields = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
             draft = console.keep(console.drafts, {"path": request.path, "fields": fields})
-        return await render_login(request, status=401, draft=draft,
-                                  message="登录已过期，请重新登录。" + (
-                                      "您刚才填写的内容已保留，登录后会回到原来的页面，核对后再保存。" if draft else
-                                      "上传的文件没有保存，登录后请再上传一次。"))
+        return await render_login(
+            request,
+            status=401,
+            draft=draft,
+            message="登录已过期，请重新登录。"
+            + (
+                "您刚才填写的内容已保留，登录后会回到原来的页面，核对后再保存。"
+                if draft
+                else "上传的文件没有保存，登录后请再上传一次。"
+            ),
+        )
     request["account"] = account
     if request.method == "POST" and not is_multipart(request):  # an upload checks its token as its first part
         form = await request.post()
@@ -176,10 +186,16 @@ def safe_next(value: str | None) -> str:
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
 
 
-async def render_login(request: web.Request, status: int = 200, message: str = "", draft: str | None = None,
-                       name: str = "") -> web.Response:
-    context = {"csrf": await csrf_token(request), "message": message, "draft": draft, "name": name,
-               "next": safe_next(request.query.get("next"))}
+async def render_login(
+    request: web.Request, status: int = 200, message: str = "", draft: str | None = None, name: str = ""
+) -> web.Response:
+    context = {
+        "csrf": await csrf_token(request),
+        "message": message,
+        "draft": draft,
+        "name": name,
+        "next": safe_next(request.query.get("next")),
+    }
     return aiohttp_jinja2.render_template("login.html", request, context, status=status)
 
 
@@ -203,8 +219,10 @@ async def login(request: web.Request) -> web.Response:
     except accounts.LoginRefused as refusal:
         if refusal.reason == "locked":
             until = refusal.until.astimezone().strftime("%H:%M")
-            message = (f"连续输错{accounts.MAX_FAILURES}次密码，这个账号已锁定{accounts.LOCK_MINUTES}分钟，"
-                       f"请在 {until} 以后再试；忘了密码请找管理员用 kb staff password 重设。")
+            message = (
+                f"连续输错{accounts.MAX_FAILURES}次密码，这个账号已锁定{accounts.LOCK_MINUTES}分钟，"
+                f"请在 {until} 以后再试；忘了密码请找管理员用 kb staff password 重设。"
+            )
         elif refusal.reason == "disabled":
             message = "这个账号已停用。如需使用，请联系管理员。"
         else:
@@ -233,14 +251,18 @@ async def page_context(request: web.Request) -> dict:
     if request.path.startswith("/login"):
         return {"account": None, "flash": None}
     session = await get_session(request)
-    return {"account": request.get("account"), "csrf": await csrf_token(request), "flash": session.pop("flash", None),
-            "path": request.path}
+    return {
+        "account": request.get("account"),
+        "csrf": await csrf_token(request),
+        "flash": session.pop("flash", None),
+        "path": request.path,
+    }
 
 
 HEADERS = {
     # No script at all: the pages are plain HTML forms, and the chart is drawn on the server.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -264,22 +286,29 @@ async def security_headers(request: web.Request, handler):
 # ---------------------------------------------------------------- wiring
 
 
-def build_app(settings: Settings | None = None, console_settings: ConsoleSettings | None = None,
-              clock=time.time) -> web.Application:
+def build_app(
+    settings: Settings | None = None, console_settings: ConsoleSettings | None = None, clock=time.time
+) -> web.Application:
     from . import views
 
     settings = settings or get_settings()
     console_settings = console_settings or get_console_settings()
     seconds = int(console_settings.session_hours * 3600)
-    storage = EncryptedCookieStorage(load_secret(console_settings.secret_file), cookie_name=COOKIE,
-                                     max_age=seconds, httponly=True, samesite="Strict")
-    app = web.Application(middlewares=[security_headers, session_middleware(storage), require_staff],
-                          client_max_size=128 * 1024)
+    storage = EncryptedCookieStorage(
+        load_secret(console_settings.secret_file), cookie_name=COOKIE, max_age=seconds, httponly=True, samesite="Strict"
+    )
+    app = web.Application(
+        middlewares=[security_headers, session_middleware(storage), require_staff], client_max_size=128 * 1024
+    )
     console = Console(settings, console_settings, clock)
     app[CONSOLE] = console
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                         context_processors=[page_context, aiohttp_jinja2.request_processor],
-                         filters={"when": views.when})
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        context_processors=[page_context, aiohttp_jinja2.request_processor],
+        filters={"when": views.when},
+    )
 
     async def warm(app: web.Application) -> None:
         segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)

@@ -4,6 +4,7 @@ The questions stay in the question log (var/questions.db, pseudonymous senders, 
 `kb forget`). Staff marks (answered, not ours) live beside them in their own table, keyed by the question's text:
 a question asked again after it was marked comes back to the list.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -39,8 +40,10 @@ def mark(db: sqlite_utils.Database, text: str, status: str, by: str) -> None:
 
 def _marked(db) -> dict[str, str]:
     # A mark whose questions were all deleted (kb forget) goes with them.
-    db.execute("DELETE FROM question_marks WHERE text NOT IN (SELECT text FROM questions) "
-               "AND text NOT IN (SELECT question FROM feedback)")
+    db.execute(
+        "DELETE FROM question_marks WHERE text NOT IN (SELECT text FROM questions) "
+        "AND text NOT IN (SELECT question FROM feedback)"
+    )
     return {text: at for text, at in db.execute("SELECT text, at FROM question_marks")}
 
 
@@ -60,8 +63,17 @@ def unanswered(db: sqlite_utils.Database, limit: int = 50) -> list[dict]:
     for text, count, last, people, outcome, intent, confidence in rows:
         if text in marked and marked[text] >= last:
             continue
-        groups.append({"text": text, "count": count, "last_asked": last, "people": people, "outcome": outcome,
-                       "intent": intent, "confidence": confidence})
+        groups.append(
+            {
+                "text": text,
+                "count": count,
+                "last_asked": last,
+                "people": people,
+                "outcome": outcome,
+                "intent": intent,
+                "confidence": confidence,
+            }
+        )
         if len(groups) >= limit:
             break
     return groups
@@ -72,7 +84,9 @@ def thumbs_down(db: sqlite_utils.Database, limit: int = 30) -> list[dict]:
     marked = _marked(db)
     rows = db.execute(
         "SELECT question, passage_id, count(*), max(at) FROM feedback WHERE helpful = 0 "
-        "GROUP BY question, passage_id ORDER BY max(id) DESC LIMIT ?", [limit * 2]).fetchall()
+        "GROUP BY question, passage_id ORDER BY max(id) DESC LIMIT ?",
+        [limit * 2],
+    ).fetchall()
     found = []
     for text, passage_id, count, last in rows:
         if text in marked and marked[text] >= last:
@@ -85,14 +99,17 @@ def top_unanswered_this_week(db: sqlite_utils.Database, limit: int = 10, now: da
     since = ((now or datetime.now(timezone.utc)) - timedelta(days=7)).isoformat(timespec="seconds")
     rows = db.execute(
         "SELECT text, count(*) FROM questions WHERE asked_at >= ? GROUP BY text ORDER BY count(*) DESC, max(id) DESC "
-        "LIMIT ?", [since, limit]).fetchall()
+        "LIMIT ?",
+        [since, limit],
+    ).fetchall()
     return [{"text": t, "count": c} for t, c in rows]
 
 
 def feedback_per_passage(db: sqlite_utils.Database) -> list[dict]:
     rows = db.execute(
         "SELECT passage_id, sum(helpful), sum(1 - helpful) FROM feedback WHERE passage_id IS NOT NULL "
-        "GROUP BY passage_id ORDER BY sum(1 - helpful) DESC, sum(helpful) DESC").fetchall()
+        "GROUP BY passage_id ORDER BY sum(1 - helpful) DESC, sum(helpful) DESC"
+    ).fetchall()
     return [{"passage_id": p, "up": u, "down": d} for p, u, d in rows]
 
 
@@ -100,8 +117,8 @@ def outcomes_per_day(db: sqlite_utils.Database, days: list[str]) -> dict[str, di
     """{day: {declined: n, unsure: n}} from the question log (UTC days, like asked_at)."""
     counts = {d: {"declined": 0, "unsure": 0} for d in days}
     for day, outcome, n in db.execute(
-            "SELECT substr(asked_at, 1, 10), outcome, count(*) FROM questions WHERE asked_at >= ? "
-            "GROUP BY 1, 2", [days[0]]):
+        "SELECT substr(asked_at, 1, 10), outcome, count(*) FROM questions WHERE asked_at >= ? GROUP BY 1, 2", [days[0]]
+    ):
         if day in counts:
             counts[day]["declined" if outcome == "declined" else "unsure"] += n
     return counts

@@ -3,6 +3,7 @@
 Plan questions per day are counted in the tracker store (each run of `action_answer_from_plan`); declines and
 unsure answers come from the question log. Only counts are read: no conversation text.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -31,7 +32,8 @@ def plan_questions_per_day(trackers_path: Path, days: list[str]) -> dict[str, in
         rows = conn.execute(
             "SELECT date(timestamp, 'unixepoch'), count(*) FROM events WHERE type_name = 'action' "
             "AND action_name = 'action_answer_from_plan' AND timestamp >= strftime('%s', ?) GROUP BY 1",
-            [days[0]]).fetchall()
+            [days[0]],
+        ).fetchall()
     except sqlite3.OperationalError:  # no events table yet
         rows = []
     finally:
@@ -50,8 +52,9 @@ def daily_figures(trackers_path: Path, questions_db, today: date) -> list[dict]:
     for day in days:
         declined, unsure = outcomes[day]["declined"], outcomes[day]["unsure"]
         total = max(asked[day], declined + unsure)
-        figures.append({"day": day, "total": total, "answered": total - declined - unsure, "unsure": unsure,
-                        "declined": declined})
+        figures.append(
+            {"day": day, "total": total, "answered": total - declined - unsure, "unsure": unsure, "declined": declined}
+        )
     return figures
 
 
@@ -62,15 +65,20 @@ def chart_svg(figures: list[dict], width: int = 760, height: int = 260) -> str:
     peak = max([f["total"] for f in figures] + [1])
     step = (width - left - 8) / len(figures)
     bar = step * 0.7
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
-             f'role="img" aria-labelledby="chart-title"><title id="chart-title">每天的问题：已回答、回答但不确定、'
-             f'无法回答（数字见下表）</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" '
+        f'role="img" aria-labelledby="chart-title"><title id="chart-title">每天的问题：已回答、回答但不确定、'
+        f"无法回答（数字见下表）</title>"
+    ]
     for fraction in (0, 0.5, 1):
         y = top + plot_h * (1 - fraction)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="#767676" '
-                     f'stroke-width="0.5"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#333">'
-                     f'{round(peak * fraction)}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="#767676" stroke-width="0.5"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="#333">'
+            f"{round(peak * fraction)}</text>"
+        )
     for i, f in enumerate(figures):
         x = left + i * step + (step - bar) / 2
         y = top + plot_h
@@ -78,9 +86,12 @@ def chart_svg(figures: list[dict], width: int = 760, height: int = 260) -> str:
             h = plot_h * f[key] / peak
             if h > 0:
                 y -= h
-                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                             f'fill="{COLOURS[key]}"/>')
-        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12" '
-                     f'fill="#333">{f["day"][5:]}</text>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{COLOURS[key]}"/>'
+                )
+        parts.append(
+            f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12" '
+            f'fill="#333">{f["day"][5:]}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

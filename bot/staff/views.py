@@ -4,6 +4,7 @@ Each handler reads the request, calls the library (knowledge/staff.py for every 
 thread) and renders a template. A refusal of the library (validation, a conflict, a missing row, a failed write)
 is shown in words on the same form, with what was typed kept.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import sqlite3
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -26,10 +26,26 @@ from .app import CONSOLE, Console, csrf_ok, editor_only, flash, refused
 PASSAGE_FORM = ("topic", "heading", "text", "plain", "entities", "valid_from", "valid_to")
 LIBRARY_REFUSALS = (staff.ValidationError, staff.ConflictError, staff.NotFound, ValueError)
 SAVE_FAILED = "保存失败（{error}）。什么都没有改动，请稍后再试，或联系技术人员。"
-HISTORY_SKIP = {"updated_at", "revision", "published", "id", "document_id", "seq", "part_no", "heading_tokens",
-                "tokens"}
-ACTIONS = {"add": "新增", "edit": "修改", "retire": "停用", "remove": "删除", "undo": "撤销", "import": "导入",
-           "restore": "恢复备份"}
+HISTORY_SKIP = {
+    "updated_at",
+    "revision",
+    "published",
+    "id",
+    "document_id",
+    "seq",
+    "part_no",
+    "heading_tokens",
+    "tokens",
+}
+ACTIONS = {
+    "add": "新增",
+    "edit": "修改",
+    "retire": "停用",
+    "remove": "删除",
+    "undo": "撤销",
+    "import": "导入",
+    "restore": "恢复备份",
+}
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -143,8 +159,11 @@ def passage_headings(console: Console, ids) -> dict[int, str]:
     ids = [i for i in ids if i is not None]
     if not ids:
         return {}
-    rows = console.db().execute(
-        f"SELECT id, heading, section FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+    rows = (
+        console.db()
+        .execute(f"SELECT id, heading, section FROM passages WHERE id IN ({','.join('?' * len(ids))})", ids)
+        .fetchall()
+    )
     return {pid: heading or section for pid, heading, section in rows}
 
 
@@ -177,11 +196,16 @@ async def attach_phrase(request: web.Request) -> web.Response:
     if error:
         await flash(request, f"没有关联：{error}", "error")
     elif reply["answered"]:
-        await flash(request, f"已关联：“{phrase}”就是计划里的“{means}”。现在问“{text}”，机器人会用第 "
-                             f"{reply['passage_id']} 条资料回答。")
+        await flash(
+            request,
+            f"已关联：“{phrase}”就是计划里的“{means}”。现在问“{text}”，机器人会用第 {reply['passage_id']} 条资料回答。",
+        )
     else:
-        await flash(request, f"已关联“{phrase}”和“{means}”，但机器人对“{text}”还是会婉拒；这个问题留在列表里，"
-                             "可以再写一条新答案。", "warn")
+        await flash(
+            request,
+            f"已关联“{phrase}”和“{means}”，但机器人对“{text}”还是会婉拒；这个问题留在列表里，可以再写一条新答案。",
+            "warn",
+        )
     raise web.HTTPFound("/questions")
 
 
@@ -197,13 +221,24 @@ async def passages_page(request: web.Request) -> web.Response:
 
     def load():
         if q:
-            return [{"id": h.passage["id"], "heading": h.passage["heading"] or h.passage["section"],
-                     "text": h.passage["text"], "score": h.score, "coverage": h.coverage,
-                     "matched": h.matched, "status": "active"} for h in console.kb.search(q, limit=20)]
+            return [
+                {
+                    "id": h.passage["id"],
+                    "heading": h.passage["heading"] or h.passage["section"],
+                    "text": h.passage["text"],
+                    "score": h.score,
+                    "coverage": h.coverage,
+                    "matched": h.matched,
+                    "status": "active",
+                }
+                for h in console.kb.search(q, limit=20)
+            ]
         where = "" if status == "all" else "WHERE p.status = ?"
         rows = console.db().execute(
             f"SELECT p.id, p.heading, p.section, p.text, p.status, d.title FROM passages p "
-            f"JOIN documents d ON d.id = p.document_id {where} ORDER BY p.id", [] if status == "all" else [status])
+            f"JOIN documents d ON d.id = p.document_id {where} ORDER BY p.id",
+            [] if status == "all" else [status],
+        )
         return [{"id": i, "heading": h or s, "text": t, "status": st, "document": d} for i, h, s, t, st, d in rows]
 
     rows = await console.run(load)
@@ -218,9 +253,11 @@ def passage_view(console: Console, passage_id: int) -> dict:
     passage["entities"] = json.loads(passage["entities"] or "[]")
     changes = staff.history(db, "passages", passage_id)
     for c in changes:
-        c["fields"] = [(k, (c["before"] or {}).get(k), (c["after"] or {}).get(k))
-                       for k in dict.fromkeys([*(c["before"] or {}), *(c["after"] or {})])
-                       if k not in HISTORY_SKIP and (c["before"] or {}).get(k) != (c["after"] or {}).get(k)]
+        c["fields"] = [
+            (k, (c["before"] or {}).get(k), (c["after"] or {}).get(k))
+            for k in dict.fromkeys([*(c["before"] or {}), *(c["after"] or {})])
+            if k not in HISTORY_SKIP and (c["before"] or {}).get(k) != (c["after"] or {}).get(k)
+        ]
         c["action_label"] = ACTIONS.get(c["action"], c["action"])
     passage["changes"] = list(reversed(changes))
     return passage
@@ -231,8 +268,9 @@ async def passage_page(request: web.Request) -> web.Response:
     passage, error = await library_call(request, passage_view, console, int(request.match_info["id"]))
     if error:
         raise web.HTTPNotFound(text="没有这条资料。")
-    return render("passage.html", request, {"p": passage, "title": f"资料 {passage['id']}",
-                                            "topics": dict(topic_choices())})
+    return render(
+        "passage.html", request, {"p": passage, "title": f"资料 {passage['id']}", "topics": dict(topic_choices())}
+    )
 
 
 def form_values(form) -> dict:
@@ -247,10 +285,15 @@ def passage_fields(values: dict) -> dict:
 
 
 def values_of(passage: dict) -> dict:
-    return {"topic": (json.loads(passage["topics"] or "[]") or [""])[0], "heading": passage["heading"] or "",
-            "text": passage["text"], "plain": passage["plain"] or "",
-            "entities": "，".join(json.loads(passage["entities"] or "[]")),
-            "valid_from": passage["valid_from"] or "", "valid_to": passage["valid_to"] or ""}
+    return {
+        "topic": (json.loads(passage["topics"] or "[]") or [""])[0],
+        "heading": passage["heading"] or "",
+        "text": passage["text"],
+        "plain": passage["plain"] or "",
+        "entities": "，".join(json.loads(passage["entities"] or "[]")),
+        "valid_from": passage["valid_from"] or "",
+        "valid_to": passage["valid_to"] or "",
+    }
 
 
 @editor_only
@@ -265,9 +308,20 @@ async def new_passage_page(request: web.Request) -> web.Response:
         values.update({k: kept.get(k, "") for k in PASSAGE_FORM})
         question, intent = kept.get("question", question), kept.get("intent", intent)
         confidence = kept.get("confidence", confidence)
-    return render("passage_form.html", request, {
-        "title": "写新答案" if question else "新增资料", "values": values, "question": question, "intent": intent,
-        "confidence": confidence, "topics": topic_choices(), "action": "/passages/new", "from_draft": bool(kept)})
+    return render(
+        "passage_form.html",
+        request,
+        {
+            "title": "写新答案" if question else "新增资料",
+            "values": values,
+            "question": question,
+            "intent": intent,
+            "confidence": confidence,
+            "topics": topic_choices(),
+            "action": "/passages/new",
+            "from_draft": bool(kept),
+        },
+    )
 
 
 @editor_only
@@ -278,15 +332,29 @@ async def new_passage(request: web.Request) -> web.Response:
     question, intent = str(form.get("question", ""))[:500], str(form.get("intent", ""))[:40] or None
     confidence = as_float(form.get("confidence"))
     fields = passage_fields(values)
-    context = {"title": "写新答案" if question else "新增资料", "values": values, "question": question,
-               "intent": intent or "", "confidence": form.get("confidence", ""), "topics": topic_choices(),
-               "action": "/passages/new"}
+    context = {
+        "title": "写新答案" if question else "新增资料",
+        "values": values,
+        "question": question,
+        "intent": intent or "",
+        "confidence": form.get("confidence", ""),
+        "topics": topic_choices(),
+        "action": "/passages/new",
+    }
     if form.get("do") == "preview":
         if not question:
             context["error"] = "预览需要一个居民的问题。"
             return render("passage_form.html", request, context, status=400)
-        reply, error = await library_call(request, answers.preview_new_passage, console.settings.kb_path,
-                                          question, intent, confidence, fields, who(request))
+        reply, error = await library_call(
+            request,
+            answers.preview_new_passage,
+            console.settings.kb_path,
+            question,
+            intent,
+            confidence,
+            fields,
+            who(request),
+        )
         context.update(preview=reply, error=error)
         return render("passage_form.html", request, context, status=400 if error else 200)
 
@@ -322,9 +390,19 @@ async def edit_passage_page(request: web.Request) -> web.Response:
     if kept:
         values.update({k: kept.get(k, "") for k in PASSAGE_FORM})
         revision = int(kept.get("expect_revision") or revision)
-    return render("passage_form.html", request, {
-        "title": f"修改资料 {passage_id}", "values": values, "revision": revision, "passage_id": passage_id,
-        "topics": topic_choices(), "action": f"/passages/{passage_id}/edit", "from_draft": bool(kept)})
+    return render(
+        "passage_form.html",
+        request,
+        {
+            "title": f"修改资料 {passage_id}",
+            "values": values,
+            "revision": revision,
+            "passage_id": passage_id,
+            "topics": topic_choices(),
+            "action": f"/passages/{passage_id}/edit",
+            "from_draft": bool(kept),
+        },
+    )
 
 
 @editor_only
@@ -337,15 +415,22 @@ async def edit_passage(request: web.Request) -> web.Response:
         expected = int(form.get("expect_revision", ""))
     except ValueError:
         expected = None
-    context = {"title": f"修改资料 {passage_id}", "values": values, "revision": expected, "passage_id": passage_id,
-               "topics": topic_choices(), "action": f"/passages/{passage_id}/edit"}
+    context = {
+        "title": f"修改资料 {passage_id}",
+        "values": values,
+        "revision": expected,
+        "passage_id": passage_id,
+        "topics": topic_choices(),
+        "action": f"/passages/{passage_id}/edit",
+    }
 
     def save():
         db = console.db()
         current = values_of(staff.get_passage(db, passage_id))
         fields = passage_fields(values)
-        changed = {k: v for k, v in fields.items()
-                   if (passage_fields(current)[k] if k == "entities" else current[k]) != v}
+        changed = {
+            k: v for k, v in fields.items() if (passage_fields(current)[k] if k == "entities" else current[k]) != v
+        }
         if not changed:
             return None
         return staff.edit_passage(db, passage_id, by=who(request), expect_revision=expected, **changed)
@@ -362,8 +447,12 @@ async def edit_passage(request: web.Request) -> web.Response:
     except (OSError, sqlite3.Error) as error:
         context["error"] = SAVE_FAILED.format(error=error)
         return render("passage_form.html", request, context, status=500)
-    await flash(request, "没有改动，所以没有保存。" if row is None else
-                f"已保存（第 {row['revision']} 版），机器人从下一个问题起就用新的内容。")
+    await flash(
+        request,
+        "没有改动，所以没有保存。"
+        if row is None
+        else f"已保存（第 {row['revision']} 版），机器人从下一个问题起就用新的内容。",
+    )
     raise web.HTTPFound(f"/passages/{passage_id}")
 
 
@@ -371,8 +460,13 @@ def conflict_view(console: Console, passage_id: int) -> dict:
     db = console.db()
     passage = staff.get_passage(db, passage_id)
     last = staff.history(db, "passages", passage_id)[-1]
-    return {"by": last["by"], "at": when(last["at"]), "revision": passage["revision"],
-            "saved": values_of(passage), "status": passage["status"]}
+    return {
+        "by": last["by"],
+        "at": when(last["at"]),
+        "revision": passage["revision"],
+        "saved": values_of(passage),
+        "status": passage["status"],
+    }
 
 
 @editor_only
@@ -380,8 +474,11 @@ async def retire_passage(request: web.Request) -> web.Response:
     console = console_of(request)
     passage_id = int(request.match_info["id"])
     _, error = await library_call(request, lambda: staff.retire_passage(console.db(), passage_id, by=who(request)))
-    await flash(request, error or f"第 {passage_id} 条资料已停用，机器人不再用它回答；需要时可以撤销。",
-                "error" if error else "ok")
+    await flash(
+        request,
+        error or f"第 {passage_id} 条资料已停用，机器人不再用它回答；需要时可以撤销。",
+        "error" if error else "ok",
+    )
     raise web.HTTPFound(f"/passages/{passage_id}")
 
 
@@ -393,7 +490,9 @@ async def undo_change(request: web.Request) -> web.Response:
     back = str(form.get("back", "/passages"))
     back = back if back.startswith("/") and not back.startswith("//") else "/passages"
     _, error = await library_call(request, lambda: staff.undo(console.db(), change_id, by=who(request)))
-    await flash(request, f"没有撤销：{error}" if error else f"已撤销第 {change_id} 号改动。", "error" if error else "ok")
+    await flash(
+        request, f"没有撤销：{error}" if error else f"已撤销第 {change_id} 号改动。", "error" if error else "ok"
+    )
     raise web.HTTPFound(back)
 
 
@@ -416,17 +515,30 @@ async def contact_form_page(request: web.Request) -> web.Response:
     values = {name: "" for name in CONTACT_FORM}
     values["topic"] = "*"
     if contact_id:
-        row = await console.run(lambda: console.db().execute(
-            "SELECT topic, name, phone, hours, address FROM contacts WHERE id = ?", [int(contact_id)]).fetchone())
+        row = await console.run(
+            lambda: (
+                console.db()
+                .execute("SELECT topic, name, phone, hours, address FROM contacts WHERE id = ?", [int(contact_id)])
+                .fetchone()
+            )
+        )
         if row is None:
             raise web.HTTPNotFound(text="没有这个联系电话。")
         values = dict(zip(CONTACT_FORM, [v or "" for v in row]))
     kept = draft_fields(request)
     if kept:
         values.update({k: kept.get(k, "") for k in CONTACT_FORM})
-    return render("contact_form.html", request, {
-        "title": "修改联系电话" if contact_id else "新增联系电话", "values": values, "topics": topic_choices(),
-        "action": request.path, "from_draft": bool(kept)})
+    return render(
+        "contact_form.html",
+        request,
+        {
+            "title": "修改联系电话" if contact_id else "新增联系电话",
+            "values": values,
+            "topics": topic_choices(),
+            "action": request.path,
+            "from_draft": bool(kept),
+        },
+    )
 
 
 @editor_only
@@ -435,12 +547,25 @@ async def save_contact(request: web.Request) -> web.Response:
     contact_id = request.match_info.get("id")
     form = await request.post()
     values = {name: str(form.get(name, "")) for name in CONTACT_FORM}
-    _, error = await library_call(request, lambda: staff.set_contact(
-        console.db(), by=who(request), contact_id=int(contact_id) if contact_id else None, **values))
+    _, error = await library_call(
+        request,
+        lambda: staff.set_contact(
+            console.db(), by=who(request), contact_id=int(contact_id) if contact_id else None, **values
+        ),
+    )
     if error:
-        return render("contact_form.html", request, {
-            "title": "修改联系电话" if contact_id else "新增联系电话", "values": values, "topics": topic_choices(),
-            "action": request.path, "error": error}, status=400)
+        return render(
+            "contact_form.html",
+            request,
+            {
+                "title": "修改联系电话" if contact_id else "新增联系电话",
+                "values": values,
+                "topics": topic_choices(),
+                "action": request.path,
+                "error": error,
+            },
+            status=400,
+        )
     await flash(request, f"已保存联系电话：{values['name']} {values['phone']}")
     raise web.HTTPFound("/contacts")
 
@@ -469,14 +594,18 @@ async def glossary_form_page(request: web.Request) -> web.Response:
     term = request.query.get("term", "")[:40]
     values = {"term": term, "plain": ""}
     if term:
-        row = await console.run(lambda: console.db().execute(
-            "SELECT plain FROM glossary WHERE term = ?", [term]).fetchone())
+        row = await console.run(
+            lambda: console.db().execute("SELECT plain FROM glossary WHERE term = ?", [term]).fetchone()
+        )
         values["plain"] = row[0] if row else ""
     kept = draft_fields(request)
     if kept:
         values.update({k: kept.get(k, "") for k in ("term", "plain")})
-    return render("glossary_form.html", request, {"title": "修改术语解释" if term else "新增术语解释",
-                                                  "values": values, "from_draft": bool(kept)})
+    return render(
+        "glossary_form.html",
+        request,
+        {"title": "修改术语解释" if term else "新增术语解释", "values": values, "from_draft": bool(kept)},
+    )
 
 
 @editor_only
@@ -484,11 +613,13 @@ async def save_glossary(request: web.Request) -> web.Response:
     console = console_of(request)
     form = await request.post()
     values = {"term": str(form.get("term", "")), "plain": str(form.get("plain", ""))}
-    _, error = await library_call(request, lambda: staff.set_glossary(console.db(), values["term"], values["plain"],
-                                                                      by=who(request)))
+    _, error = await library_call(
+        request, lambda: staff.set_glossary(console.db(), values["term"], values["plain"], by=who(request))
+    )
     if error:
-        return render("glossary_form.html", request, {"title": "术语解释", "values": values, "error": error},
-                      status=400)
+        return render(
+            "glossary_form.html", request, {"title": "术语解释", "values": values, "error": error}, status=400
+        )
     await flash(request, f"已保存术语解释：{values['term']}")
     raise web.HTTPFound("/glossary")
 
@@ -556,8 +687,9 @@ async def upload_plan(request: web.Request) -> web.Response:
     limit = console.console.max_upload_bytes
 
     def refuse(message: str, status: int = 400) -> web.Response:
-        return render("import.html", request, {"title": "导入", "error": message, "limit_mb": limit_mb(request)},
-                      status=status)
+        return render(
+            "import.html", request, {"title": "导入", "error": message, "limit_mb": limit_mb(request)}, status=status
+        )
 
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         return refuse(f"文件太大了：计划文件最多 {limit_mb(request)} MB。没有导入。", 413)
@@ -581,8 +713,11 @@ async def upload_plan(request: web.Request) -> web.Response:
     except NotAPlan as error:
         return refuse(str(error))
     token = console.keep(console.uploads, {"user": who(request), "filename": part.filename, "raw": raw})
-    return render("import_preview.html", request, {
-        "title": "导入：预览", "doc": doc, "parts": plan_outline(doc), "token": token, "filename": part.filename})
+    return render(
+        "import_preview.html",
+        request,
+        {"title": "导入：预览", "doc": doc, "parts": plan_outline(doc), "token": token, "filename": part.filename},
+    )
 
 
 @editor_only
@@ -591,8 +726,12 @@ async def confirm_import(request: web.Request) -> web.Response:
     form = await request.post()
     upload = console.uploads.pop(str(form.get("token", "")), None)
     if upload is None or upload["user"] != who(request):
-        return render("import.html", request, {"title": "导入", "limit_mb": limit_mb(request),
-                                               "error": "预览已过期，请重新上传文件。"}, status=400)
+        return render(
+            "import.html",
+            request,
+            {"title": "导入", "limit_mb": limit_mb(request), "error": "预览已过期，请重新上传文件。"},
+            status=400,
+        )
 
     def save():
         with tempfile.TemporaryDirectory() as folder:
@@ -602,12 +741,17 @@ async def confirm_import(request: web.Request) -> web.Response:
 
     result, error = await library_call(request, save)
     if error:
-        return render("import.html", request, {"title": "导入", "limit_mb": limit_mb(request), "error": error},
-                      status=400)
+        return render(
+            "import.html", request, {"title": "导入", "limit_mb": limit_mb(request), "error": error}, status=400
+        )
     doc_id, created, title = result
-    await flash(request, f"已导入《{title}》（文件 {doc_id}），机器人从下一个问题起就会用它。" if created else
-                f"《{title}》以前已经导入过，没有改动。")
-    raise web.HTTPFound(f"/passages?status=all")
+    await flash(
+        request,
+        f"已导入《{title}》（文件 {doc_id}），机器人从下一个问题起就会用它。"
+        if created
+        else f"《{title}》以前已经导入过，没有改动。",
+    )
+    raise web.HTTPFound("/passages?status=all")
 
 
 # ---------------------------------------------------------------- 概况
@@ -626,6 +770,16 @@ async def overview_page(request: web.Request) -> web.Response:
         return figures, inbox.top_unanswered_this_week(log), feedback
 
     figures, top, feedback = await console.run(load)
-    return render("overview.html", request, {
-        "title": "概况", "figures": figures, "chart": overview.chart_svg(figures), "top": top,
-        "feedback": feedback, "colours": overview.COLOURS, "labels": overview.LABELS})
+    return render(
+        "overview.html",
+        request,
+        {
+            "title": "概况",
+            "figures": figures,
+            "chart": overview.chart_svg(figures),
+            "top": top,
+            "feedback": feedback,
+            "colours": overview.COLOURS,
+            "labels": overview.LABELS,
+        },
+    )

@@ -1,4 +1,5 @@
 """The Telegram relay: python-telegram-bot between residents and Rasa's REST channel. Entry point only wires."""
+
 from __future__ import annotations
 
 import logging
@@ -78,8 +79,9 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, handlers.on_text))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, handlers.on_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.CAPTION, handlers.on_caption))
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
-                                   handlers.on_other))
+    app.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.on_other)
+    )
     app.add_error_handler(handlers.on_error)
     return app
 
@@ -90,7 +92,12 @@ def main() -> None:
     settings = get_channel_settings()
     app = build_application(settings)
     if settings.telegram_webhook_url:
-        app.run_webhook(listen="0.0.0.0", port=settings.telegram_webhook_port, webhook_url=settings.telegram_webhook_url,
-                        secret_token=settings.telegram_webhook_secret or None, allowed_updates=Update.ALL_TYPES)
+        app.run_webhook(
+            listen="0.0.0.0",
+            port=settings.telegram_webhook_port,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret or None,
+            allowed_updates=Update.ALL_TYPES,
+        )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)

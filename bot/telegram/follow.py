@@ -5,6 +5,7 @@ is bot/telegram/notifier.py.
 Hooks: `add_handlers(app)` before the relay's own handlers, `after_rasa(update, context, messages)` once Rasa
 has answered, `start(app)` in post_init and `stop(app)` in post_stop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,9 @@ KIND_CODES = {"e": "entity", "t": "topic"}
 CODE_OF = {v: k for k, v in KIND_CODES.items()}
 # The title of the button under an answer (actions/follow.py makes it); in elder mode it comes back as text.
 BUTTON_TEXT = re.compile(r"^\s*(取消)?关注「(.+?)」(的新消息)?\s*$")
-FOLLOWED = "好的，已关注「{label}」。有新消息时我会告诉您（晚上10点到早上8点不发）。\n不想再收到，请发“取消关注{label}”。"
+FOLLOWED = (
+    "好的，已关注「{label}」。有新消息时我会告诉您（晚上10点到早上8点不发）。\n不想再收到，请发“取消关注{label}”。"
+)
 FOLLOWED_ELDER = "好的，已关注「{label}」。\n有新消息，我会告诉您。"
 ALREADY = "您已经关注了「{label}」。"
 UNFOLLOWED = "已取消关注「{label}」，不会再发它的消息了。"
@@ -37,8 +40,10 @@ NOT_FOLLOWED = "您没有关注「{label}」。"
 NOTHING_FOLLOWED = "您还没有关注任何事项。问完一个问题后，点回答下面的“关注”按钮就可以关注。"
 FOLLOWING_HEAD = "您关注了这些（点按钮可以取消）："
 FOLLOW_HOW = "请告诉我想关注什么，比如：/follow 金沙路，或者发“关注金沙路”。"
-FORGOTTEN = ("已删除我们保存的关于您的全部信息：关注（{follows}项）、待发的消息（{messages}条）、"
-             "聊天记录（{events}条）和提问记录（{questions}条）。以后您再发消息，就像第一次来一样。")
+FORGOTTEN = (
+    "已删除我们保存的关于您的全部信息：关注（{follows}项）、待发的消息（{messages}条）、"
+    "聊天记录（{events}条）和提问记录（{questions}条）。以后您再发消息，就像第一次来一样。"
+)
 STOP_BUTTON = "不再关注「{label}」"
 
 
@@ -87,8 +92,9 @@ async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, marku
             logger.error("no voice for the follow confirmation: %s", error)
 
 
-async def do_follow(context, chat_id: int, subject: follows.Subject, elder: bool, voice_lang: str = "cmn",
-                    speak: bool = True) -> None:
+async def do_follow(
+    context, chat_id: int, subject: follows.Subject, elder: bool, voice_lang: str = "cmn", speak: bool = True
+) -> None:
     try:
         new = await in_store(context, follows.follow, chat_id, subject, elder, voice_lang)
     except ValueError as error:
@@ -99,8 +105,7 @@ async def do_follow(context, chat_id: int, subject: follows.Subject, elder: bool
     if not new:
         await say(context, chat_id, ALREADY.format(label=label), voice=elder and speak)
     else:
-        await say(context, chat_id, (FOLLOWED_ELDER if elder else FOLLOWED).format(label=label),
-                  voice=elder and speak)
+        await say(context, chat_id, (FOLLOWED_ELDER if elder else FOLLOWED).format(label=label), voice=elder and speak)
 
 
 async def do_unfollow(context, chat_id: int, subject: follows.Subject, elder: bool, speak: bool = True) -> None:
@@ -114,8 +119,11 @@ async def show_following(context, chat_id: int) -> None:
     if not subjects:
         await say(context, chat_id, NOTHING_FOLLOWED)
         return
-    rows = [[InlineKeyboardButton(STOP_BUTTON.format(label=s.label), callback_data=data)]
-            for s in subjects if (data := callback("unfollow", s))]
+    rows = [
+        [InlineKeyboardButton(STOP_BUTTON.format(label=s.label), callback_data=data)]
+        for s in subjects
+        if (data := callback("unfollow", s))
+    ]
     lines = [FOLLOWING_HEAD] + [f"· {s.label}" for s in subjects]
     await say(context, chat_id, "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None)
 
@@ -155,6 +163,7 @@ async def on_button_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         subject = match_followed(await in_store(context, follows.following, chat_id), match.group(2))
     if subject is None:
         from . import handlers  # not one of ours after all: the usual way through Rasa
+
         await handlers.on_text(update, context)
         return
     if match.group(1):
@@ -211,8 +220,11 @@ async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     questions = await asyncio.to_thread(forget_questions, log, sender)
     context.bot_data.get("elder_chats", set()).discard(chat_id)
     context.bot_data.setdefault("follow_offers", {}).pop(chat_id, None)
-    await say(context, chat_id, FORGOTTEN.format(follows=removed["follows"], messages=removed["messages"],
-                                                 events=events, questions=questions))
+    await say(
+        context,
+        chat_id,
+        FORGOTTEN.format(follows=removed["follows"], messages=removed["messages"], events=events, questions=questions),
+    )
 
 
 def forget_conversation(trackers_path, sender: str) -> int:
@@ -238,8 +250,11 @@ def forget_questions(log: QuestionLog, sender: str) -> int:
         return 0
     with sqlite3.connect(path, timeout=30) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return sum(db.execute(f"DELETE FROM {table} WHERE sender = ?", [name]).rowcount
-                   for table in ("questions", "feedback") if table in tables)
+        return sum(
+            db.execute(f"DELETE FROM {table} WHERE sender = ?", [name]).rowcount
+            for table in ("questions", "feedback")
+            if table in tables
+        )
 
 
 # ---------------------------------------------------------------- what Rasa's actions ask for
@@ -282,16 +297,18 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("unfollow", on_unfollow_command))
     app.add_handler(CommandHandler("following", on_following_command))
     app.add_handler(CommandHandler("forget_me", on_forget_me_command))
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-                                   & filters.Regex(BUTTON_TEXT), on_button_text))
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.Regex(BUTTON_TEXT), on_button_text
+        )
+    )
 
 
 async def start(app: Application) -> None:
     """Open the follows store and start sending queued follow messages (post_init)."""
     app.bot_data["follows"] = await asyncio.to_thread(follows.open_follows, get_settings().follows_path)
     app.bot_data["follows_lock"] = asyncio.Lock()
-    notifier = Notifier(app.bot, NotifierConfig.from_settings(get_settings(),
-                                                              app.bot_data["settings"].voice_cache_dir))
+    notifier = Notifier(app.bot, NotifierConfig.from_settings(get_settings(), app.bot_data["settings"].voice_cache_dir))
     app.bot_data["notifier"] = notifier
     app.bot_data["notifier_task"] = asyncio.create_task(notifier.run(), name="follow-notifier")
 

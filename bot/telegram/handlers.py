@@ -1,4 +1,5 @@
 """What the relay does with each kind of Telegram update. Handlers get their resources from bot_data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,10 +29,14 @@ NOT_STAFF = "这个命令只给西区工作人员使用。"
 STAFF_PRIVATE_ONLY = "这个命令只能在和我的私聊里使用，请私聊我再发。"
 APOLOGY = "抱歉，回答没能发出来，请再问一次，或拨打12345政务服务热线。"
 THANKS = "已收到，谢谢"
-MODE_CHOICE = InlineKeyboardMarkup([[
-    InlineKeyboardButton("长者模式（字少、简单）", callback_data="/elder_mode_on"),
-    InlineKeyboardButton("普通模式", callback_data="/elder_mode_off"),
-]])
+MODE_CHOICE = InlineKeyboardMarkup(
+    [
+        [
+            InlineKeyboardButton("长者模式（字少、简单）", callback_data="/elder_mode_on"),
+            InlineKeyboardButton("普通模式", callback_data="/elder_mode_off"),
+        ]
+    ]
+)
 FEEDBACK_DONE = "/feedback_done"  # the callback data of the "you chose ..." button left after a 👍/👎 press
 # Telegram commands -> what Rasa is told (intent payloads, so no guessing by the NLU).
 COMMAND_PAYLOADS = {
@@ -49,7 +54,9 @@ REMEMBERED = 10_000  # voice file ids and pressed feedback buttons kept in memor
 
 
 def sender_id(update: Update) -> str:
-    return f"telegram-{update.effective_user.id}" if update.effective_user else f"telegram-chat-{update.effective_chat.id}"
+    return (
+        f"telegram-{update.effective_user.id}" if update.effective_user else f"telegram-chat-{update.effective_chat.id}"
+    )
 
 
 def worth_retrying(error: Exception) -> bool:
@@ -291,12 +298,22 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if query.data == FEEDBACK_DONE or key in pressed:
         return  # already counted; updates of one chat run in order, so a double tap lands here
     remember(pressed, key, True)
-    title = next((b.text for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
-                  for b in row if b.callback_data == query.data), "")
-    chosen = InlineKeyboardMarkup([[InlineKeyboardButton(f"✓ 您选了：{title}".rstrip("："), callback_data=FEEDBACK_DONE)]])
+    title = next(
+        (
+            b.text
+            for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+            for b in row
+            if b.callback_data == query.data
+        ),
+        "",
+    )
+    chosen = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"✓ 您选了：{title}".rstrip("："), callback_data=FEEDBACK_DONE)]]
+    )
     try:
-        await with_retry(lambda: context.bot.edit_message_reply_markup(message.chat.id, message.message_id,
-                                                                        reply_markup=chosen))
+        await with_retry(
+            lambda: context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=chosen)
+        )
     except TelegramError as error:
         logger.warning("could not replace the feedback buttons: %s", error)
     await relay(update, context, query.data)

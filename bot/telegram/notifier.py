@@ -9,6 +9,7 @@
   and their queue dropped; a time-out, after which Telegram may have delivered it, is not sent again.
 - Once a day it queues the messages for passages that became valid or expired on their dates.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,10 +44,14 @@ class NotifierConfig:
     voice_cache_dir: Path
 
     @classmethod
-    def from_settings(cls, settings: Settings, voice_cache_dir: Path) -> "NotifierConfig":
-        return cls(settings.follows_path, settings.kb_path,
-                   follows.QuietHours.parse(settings.quiet_hours, settings.local_timezone),
-                   settings.follow_send_rate, voice_cache_dir)
+    def from_settings(cls, settings: Settings, voice_cache_dir: Path) -> NotifierConfig:
+        return cls(
+            settings.follows_path,
+            settings.kb_path,
+            follows.QuietHours.parse(settings.quiet_hours, settings.local_timezone),
+            settings.follow_send_rate,
+            voice_cache_dir,
+        )
 
 
 class Notifier:
@@ -103,8 +108,7 @@ class Notifier:
         held = self.config.quiet.holds(now)
         if held != self._held or time.monotonic() - self._state_written >= STATE_EVERY:
             # For staff and tests: when the notifier last looked, and whether the quiet hours hold the queue.
-            await self._call(lambda: follows.set_state(self._db, last_cycle=now.isoformat(),
-                                                       held_for_quiet_hours=held))
+            await self._call(lambda: follows.set_state(self._db, last_cycle=now.isoformat(), held_for_quiet_hours=held))
             self._held, self._state_written = held, time.monotonic()
         if held or time.monotonic() < self._paused_until:
             return False
@@ -148,8 +152,11 @@ class Notifier:
             else:
                 await self.bot.send_message(chat_id, row["body"])
         except RetryAfter as error:
-            wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
+            wait = (
+                error.retry_after.total_seconds()
+                if hasattr(error.retry_after, "total_seconds")
                 else float(error.retry_after)
+            )
             self._paused_until = max(self._paused_until, time.monotonic() + wait)
             await self._call(follows.release, self._db, row["id"], f"flood control: {wait:.0f} s")
             logger.warning("Telegram flood control: follow messages wait %.1f s", wait)
@@ -179,7 +186,7 @@ class Notifier:
                 path = await synthesize_async(row["body"], self.config.voice_cache_dir, row["voice_lang"] or "cmn")
         except (VoiceUnavailable, ValueError, OSError) as error:
             await self._call(follows.mark, self._db, row["id"], "failed", f"no voice: {error}"[:200])
-            raise BadRequest(f"no voice: {error}")
+            raise BadRequest(f"no voice: {error}") from error
         await self.bot.send_voice(chat_id, voice=path.read_bytes())
 
     async def _dated(self, now: datetime) -> None:

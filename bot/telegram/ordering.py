@@ -5,10 +5,12 @@ processor runs up to `limit` updates at once and keeps one lock per chat: a chat
 previous answer, nobody else does. The rate limit is checked as an update arrives, before it queues for its
 chat, so one resident sending fast cannot fill the shared slots.
 """
+
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor

@@ -1,4 +1,5 @@
 """Turn Rasa's messages into what a Telegram resident sees: text within Telegram's limits, keyboards, voice."""
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,14 @@ def render(messages: list[dict], elder: bool) -> Rendered:
         if mode in ("elder", "standard"):
             out.mode = mode
             elder = mode == "elder"
-    passage_id = next((((m.get("custom") or {}).get("source") or {}).get("passage_id") for m in messages
-                       if ((m.get("custom") or {}).get("source") or {}).get("passage_id") is not None), None)
+    passage_id = next(
+        (
+            ((m.get("custom") or {}).get("source") or {}).get("passage_id")
+            for m in messages
+            if ((m.get("custom") or {}).get("source") or {}).get("passage_id") is not None
+        ),
+        None,
+    )
     for message in messages:
         custom = message.get("custom") or {}
         text = message.get("text") or ""
@@ -84,11 +91,15 @@ def render(messages: list[dict], elder: bool) -> Rendered:
         if text:
             keyboard = None
             if buttons and elder:
-                keyboard = ReplyKeyboardMarkup([[KeyboardButton(b["title"])] for b in buttons],
-                                               resize_keyboard=True, is_persistent=True)
+                keyboard = ReplyKeyboardMarkup(
+                    [[KeyboardButton(b["title"])] for b in buttons], resize_keyboard=True, is_persistent=True
+                )
             elif buttons:
-                row = [InlineKeyboardButton(b["title"], callback_data=data) for b in buttons
-                       if (data := button_payload(b["payload"], passage_id))]
+                row = [
+                    InlineKeyboardButton(b["title"], callback_data=data)
+                    for b in buttons
+                    if (data := button_payload(b["payload"], passage_id))
+                ]
                 keyboard = InlineKeyboardMarkup([row]) if row else None
             parts = split_message(text)
             for i, part in enumerate(parts):

@@ -12,6 +12,7 @@ HttpOnly cookie (`westbot_sender`), and a sender id in the request body is ignor
 resident's answers (再说一遍) or change their mode. Every response, error pages included, carries the security
 headers. A client must send its request headers within HEADER_TIMEOUT and its body within BODY_TIMEOUT.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,7 @@ LINGERING_TIME = 2.0  # after an error answer, how long the rest of an unread bo
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
@@ -125,8 +126,15 @@ def sender_of(request: web.Request) -> tuple[str, bool]:
 
 
 def give_cookie(request: web.Request, response: web.StreamResponse, sender: str) -> None:
-    response.set_cookie(COOKIE, sign_sender(request.app[COOKIE_KEY], sender), max_age=COOKIE_MAX_AGE,
-                        path="/", httponly=True, samesite="Strict", secure=request.secure)
+    response.set_cookie(
+        COOKIE,
+        sign_sender(request.app[COOKIE_KEY], sender),
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
 
 
 # ---------------------------------------------------------------- handlers
@@ -204,8 +212,12 @@ def error_page(request: web.Request, status: int, headers=None) -> web.Response:
         response = error(status, words)
     else:
         title = {404: "找不到页面", 405: "请求方式不对", 413: "内容太大", 500: "服务器出错"}.get(status, "出错了")
-        response = web.Response(text=_PAGE.format(title=title, words=html.escape(words)), status=status,
-                                content_type="text/html", charset="utf-8")
+        response = web.Response(
+            text=_PAGE.format(title=title, words=html.escape(words)),
+            status=status,
+            content_type="text/html",
+            charset="utf-8",
+        )
     response.headers.update(keep)
     return response
 
@@ -220,8 +232,13 @@ async def errors_in_words(request: web.Request, handler):
         return error_page(request, exc.status, exc.headers)
     except ConnectionError as exc:
         # The client went away mid-upload: nothing to answer, one line to log.
-        logger.info("client %s went away during %s %s (%s)", request.remote, request.method, request.path,
-                    exc.__class__.__name__)
+        logger.info(
+            "client %s went away during %s %s (%s)",
+            request.remote,
+            request.method,
+            request.path,
+            exc.__class__.__name__,
+        )
         return error_page(request, 400)
     except Exception:
         logger.exception("error answering %s %s", request.method, request.path)
@@ -260,8 +277,9 @@ class GuardedAppRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        return _GuardedServer(server.request_handler, request_factory=server.request_factory,
-                              loop=server._loop, **server._kwargs)
+        return _GuardedServer(
+            server.request_handler, request_factory=server.request_factory, loop=server._loop, **server._kwargs
+        )
 
 
 def build_app(settings: ChannelSettings | None = None, rasa: RasaClient | None = None) -> web.Application:

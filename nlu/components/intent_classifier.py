@@ -14,29 +14,28 @@ combine the per-token features, which this classifier never reads, and copy ever
 third of the NLU time per message. The row is built here in one step from the same features instead
 (tests/test_intent_classifier.py checks it equals Rasa's, column for column).
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import numpy as np
-from scipy.sparse import csr_matrix
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from scipy.sparse import csr_matrix
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LinearIntentClassifier(LogisticRegressionClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0, "max_iter": 1000}
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource) -> None:
+    def __init__(self, config: Dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__({**self.get_default_config(), **config}, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
 
@@ -57,9 +56,14 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                 raise ValueError(f"a message has {row_width} features where the model has {width}")
             else:
                 indptr.append(indptr[-1])
-        return csr_matrix((np.concatenate(data) if data else np.zeros(0),
-                           np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32), indptr),
-                          shape=(len(messages), width))
+        return csr_matrix(
+            (
+                np.concatenate(data) if data else np.zeros(0),
+                np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32),
+                indptr,
+            ),
+            shape=(len(messages), width),
+        )
 
 
 def sentence_row(message: Message) -> tuple[np.ndarray, np.ndarray, int]:

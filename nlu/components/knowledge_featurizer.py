@@ -12,13 +12,14 @@ what else the features depend on: the knowledge/ modules that compute them, the 
 base's content; `required_packages` brings in the versions of the libraries they go through. A change to any of
 them retrains this component and the classifier after it.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -88,8 +89,9 @@ def _knowledge_base() -> KnowledgeBase | None:
 
 
 def feature_names() -> list[str]:
-    return [f"coverage:{t}" for t in catalog.topics()] + ["coverage:any"] + \
-           [f"entity:{t}" for t in catalog.ENTITY_TYPES]
+    return (
+        [f"coverage:{t}" for t in catalog.topics()] + ["coverage:any"] + [f"entity:{t}" for t in catalog.ENTITY_TYPES]
+    )
 
 
 def knowledge_features(text: str, kb: KnowledgeBase | None) -> np.ndarray:
@@ -113,15 +115,20 @@ def knowledge_features(text: str, kb: KnowledgeBase | None) -> np.ndarray:
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class KnowledgeFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "KnowledgeFeaturizer":
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> KnowledgeFeaturizer:
         return cls(config, execution_context.node_name)
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         pass
 
     @staticmethod

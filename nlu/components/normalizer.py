@@ -4,10 +4,11 @@ It calls the same `knowledge.text.normalize_question` the search uses, so the NL
 question alike: traditional -> simplified (OpenCC), Cantonese -> Mandarin (data table), full-width -> half-width,
 emoji dropped, repeated punctuation collapsed. Entity annotations in training data are moved to the new text.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,11 +31,11 @@ class TextNormalizer(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TextNormalizer":
+    ) -> TextNormalizer:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -62,16 +63,16 @@ def normalize_message(message: Message) -> None:
     message.set(TEXT, normalized)
 
 
-def _move_entities(old: str, new: str, entities: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def _move_entities(old: str, new: str, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     moved, search_from = [], 0
     for entity in sorted(entities, key=lambda e: e.get("start", 0)):
-        surface = normalize_question(old[entity["start"]:entity["end"]])
-        start: Optional[int] = new.find(surface, search_from) if surface else -1
+        surface = normalize_question(old[entity["start"] : entity["end"]])
+        start: int | None = new.find(surface, search_from) if surface else -1
         if start == -1:
             logger.warning("dropping entity %r: not found after normalizing %r", surface, old)
             continue
         updated = dict(entity, start=start, end=start + len(surface))
-        if entity.get("value") == old[entity["start"]:entity["end"]]:
+        if entity.get("value") == old[entity["start"] : entity["end"]]:
             updated["value"] = surface
         moved.append(updated)
         search_from = start + len(surface)

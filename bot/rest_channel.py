@@ -21,7 +21,7 @@ from rasa.core.channels.rest import RestInput
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from knowledge.settings import get_channel_settings
+from bot.settings import get_channel_settings
 from knowledge.text import drop_unencodable
 
 # The payloads our buttons (actions/replies.py, actions/elder.py) and Telegram commands (bot/telegram/handlers.py)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
 from knowledge import follows, staff, store
 from knowledge.cli import cli
 from knowledge.follows import Subject
-from knowledge.settings import get_channel_settings
 from tests.botapi_limited import LimitedBotApiStandIn
 from tests.servers import ROOT, running_bot
 

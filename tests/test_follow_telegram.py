@@ -12,13 +12,13 @@ from datetime import datetime, timezone
 import pytest
 from telegram import Bot
 
+from bot.settings import get_channel_settings
 from bot.telegram import follow as tg_follow
 from bot.telegram.app import build_application
 from bot.telegram.notifier import Notifier, NotifierConfig
 from knowledge import follows, store
 from knowledge.follows import Subject
 from knowledge.questions import QuestionLog
-from knowledge.settings import get_channel_settings
 from tests.botapi_limited import LimitedBotApiStandIn
 
 ROAD = Subject("entity", "金沙路")

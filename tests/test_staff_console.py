@@ -21,12 +21,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
 
+from bot.settings import ConsoleSettings
 from bot.staff import inbox, overview
 from bot.staff.app import CONSOLE, build_app
 from knowledge import accounts, staff, store
 from knowledge.cli import cli
 from knowledge.questions import QuestionLog
-from knowledge.settings import ConsoleSettings, Settings
+from knowledge.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse 1"

@@ -15,11 +15,11 @@ from telegram import Update
 
 from bot.rasa_client import MAINTENANCE, RasaUnavailable
 from bot.ratelimit import RateLimiter, Verdict
+from bot.settings import get_channel_settings
 from bot.telegram import handlers
 from bot.telegram.app import COMMANDS, build_application
 from bot.telegram.render import TELEGRAM_LIMIT, split_message
 from bot.voice import duration_seconds, synthesize
-from knowledge.settings import get_channel_settings
 from tests.botapi_standin import BotApiStandIn
 
 ANSWER = [

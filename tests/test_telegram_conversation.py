@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
-from knowledge.settings import get_channel_settings
 from tests.botapi_standin import BotApiStandIn
 from tests.servers import running_bot
 

@@ -11,9 +11,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.rasa_client import MAINTENANCE, RasaUnavailable
+from bot.settings import get_channel_settings
 from bot.web import server
 from bot.web.server import COOKIE, build_app, sign_sender, verified_sender
-from knowledge.settings import get_channel_settings
 
 ELDER = [
     {"recipient_id": "x", "text": "加强长者助餐配餐服务。\n来源：2020年工作计划"},

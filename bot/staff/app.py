@@ -29,9 +29,10 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from bot.settings import ConsoleSettings, get_console_settings
 from knowledge import accounts, segment, store
 from knowledge.search import KnowledgeBase
-from knowledge.settings import ConsoleSettings, Settings, get_console_settings, get_settings
+from knowledge.settings import Settings, get_settings
 
 from . import inbox
 

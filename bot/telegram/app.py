@@ -9,8 +9,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
+from bot.settings import ChannelSettings, get_channel_settings
 from knowledge.questions import QuestionLog
-from knowledge.settings import ChannelSettings, get_channel_settings, get_settings
+from knowledge.settings import get_settings
 
 from . import follow, handlers
 from .ordering import ChatOrderedProcessor

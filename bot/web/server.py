@@ -31,10 +31,10 @@ from aiohttp.web_protocol import RequestHandler
 
 from bot.rasa_client import MAINTENANCE, RasaClient, RasaUnavailable
 from bot.ratelimit import RateLimiter
+from bot.settings import ChannelSettings, get_channel_settings
 from bot.voice import VoiceUnavailable, synthesize_async
 from bot.voice import available as voice_available
 from knowledge import privacy
-from knowledge.settings import ChannelSettings, get_channel_settings
 from knowledge.text import drop_unencodable
 
 logger = logging.getLogger(__name__)

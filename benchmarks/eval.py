@@ -38,7 +38,7 @@ def main() -> None:
     extra = ["--cases", args.cases] if args.cases else []
     if args.start:
         sys.path.insert(0, str(ROOT))
-        from tests.servers import Servers
+        from devtools.servers import Servers
 
         with tempfile.TemporaryDirectory() as work:
             servers = Servers(Path(work), ROOT / "var" / "knowledge.db")

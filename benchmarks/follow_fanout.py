@@ -3,7 +3,7 @@
     python benchmarks/follow_fanout.py [--followers 1000] [--rounds 3] [--rate 25] [--elder-share 0.1]
 
 Starts the Bot API stand-in with Telegram's limits simulated (30 messages a second overall, one a second per
-chat, 429 beyond them: tests/botapi_limited.py) and the real Telegram relay as its own process (`python -m
+chat, 429 beyond them: devtools/botapi_limited.py) and the real Telegram relay as its own process (`python -m
 bot.telegram`, as `make run` starts it), on a copy of var/knowledge.db and a fresh follows store with N followers
 of 金沙路 (a share of them in elder mode: a short text, then a voice message a second later). Each round commits a
 staff change about 金沙路 the way `kb add` does (the change, then queueing the messages) and measures, from just
@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.botapi_limited import LimitedBotApiStandIn  # noqa: E402
 from knowledge import follows, segment, staff, store  # noqa: E402
 from knowledge.follows import Subject  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
-from tests.botapi_limited import LimitedBotApiStandIn  # noqa: E402
 
 FIRST_CHAT = 10_000_000
 

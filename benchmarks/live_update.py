@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.servers import Servers  # noqa: E402
 from knowledge import staff, store  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
-from tests.servers import Servers  # noqa: E402
 
 NUMERALS = "甲乙丙丁戊己庚辛壬癸"
 

@@ -33,8 +33,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.servers import RASA, Servers, free_port, wait_for  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
-from tests.servers import RASA, Servers, free_port, wait_for  # noqa: E402
 
 CONVERSATIONS = [
     ["你好", "老人家去边度食饭？", "谢谢"],

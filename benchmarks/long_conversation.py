@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.servers import Servers, running_bot  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
-from tests.servers import Servers, running_bot  # noqa: E402
 
 QUESTIONS = [
     "老人家去边度食饭？",

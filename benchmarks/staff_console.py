@@ -24,9 +24,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devtools.servers import free_port, wait_for  # noqa: E402
 from knowledge import accounts, store  # noqa: E402
 from knowledge.questions import QuestionLog  # noqa: E402
-from tests.servers import free_port, wait_for  # noqa: E402
 
 PASSWORD = "benchmark password"
 PAGES = ["/questions", "/passages", "/passages?q=金沙路几时修好", "/passages/5", "/contacts", "/glossary", "/overview"]

@@ -3,7 +3,7 @@
     python benchmarks/telegram_load.py [--residents 50] [--duration 30] [--rounds 3] [--out telegram-load.md]
 
 Starts our action server and Rasa (a copy of var/knowledge.db), a Bot API stand-in on 127.0.0.1
-(tests/botapi_standin.py) and the relay as its own process (`python -m bot.telegram`, long polling on the
+(devtools/botapi_standin.py) and the relay as its own process (`python -m bot.telegram`, long polling on the
 stand-in). Each simulated resident writes a conversation from the same mix as benchmarks/load.py (elder mode
 left out: REST does not make voice clips, so the two sides would not do the same work) and sends the next
 message as soon as the whole answer is there. Latency through Telegram is from the moment the update is offered
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.telegram.render import render  # noqa: E402
+from devtools.botapi_standin import BotApiStandIn  # noqa: E402
+from devtools.servers import Servers, free_port, wait_for  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
-from tests.botapi_standin import BotApiStandIn  # noqa: E402
-from tests.servers import Servers, free_port, wait_for  # noqa: E402
 
 CONVERSATIONS = [
     ["你好", "老人家去边度食饭？", "谢谢"],

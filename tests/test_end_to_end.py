@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from actions.elder import MAX_RATIO
-from tests.servers import ROOT, running_bot
+from devtools.servers import ROOT, running_bot
 
 pytestmark = pytest.mark.slow
 

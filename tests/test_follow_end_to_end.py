@@ -18,11 +18,11 @@ from click.testing import CliRunner
 
 from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
+from devtools.botapi_limited import LimitedBotApiStandIn
+from devtools.servers import ROOT, running_bot
 from knowledge import follows, staff, store
 from knowledge.cli import cli
 from knowledge.follows import Subject
-from tests.botapi_limited import LimitedBotApiStandIn
-from tests.servers import ROOT, running_bot
 
 pytestmark = pytest.mark.slow
 ROAD = Subject("entity", "金沙路")

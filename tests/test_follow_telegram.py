@@ -16,10 +16,10 @@ from bot.settings import get_channel_settings
 from bot.telegram import follow as tg_follow
 from bot.telegram.app import build_application
 from bot.telegram.notifier import Notifier, NotifierConfig
+from devtools.botapi_limited import LimitedBotApiStandIn
 from knowledge import follows, store
 from knowledge.follows import Subject
 from knowledge.questions import QuestionLog
-from tests.botapi_limited import LimitedBotApiStandIn
 
 ROAD = Subject("entity", "金沙路")
 NOON = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai

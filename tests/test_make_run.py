@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from tests.servers import MODEL, ROOT, free_port
+from devtools.servers import MODEL, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 

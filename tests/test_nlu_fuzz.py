@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.servers import MODEL
+from devtools.servers import MODEL
 from tests.test_faults import RESIDENT_TEXT
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.servers import running_bot
+from devtools.servers import running_bot
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 import nlu.components  # noqa: F401  (applies the change, as loading our model does)
+from devtools.servers import ROOT, free_port
 from nlu import rasa_speedups
-from tests.servers import ROOT, free_port
 
 
 def remote():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import MODEL, ROOT, Servers, free_port
+from devtools.servers import MODEL, ROOT, Servers, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs("postgresql", "redis-server")]
 

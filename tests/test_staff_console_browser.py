@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.servers import ROOT, free_port, running_bot, wait_for
 from knowledge import staff, store
-from tests.servers import ROOT, free_port, running_bot, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from bot.telegram import handlers
 from bot.telegram.app import COMMANDS, build_application
 from bot.telegram.render import TELEGRAM_LIMIT, split_message
 from bot.voice import duration_seconds, synthesize
-from tests.botapi_standin import BotApiStandIn
+from devtools.botapi_standin import BotApiStandIn
 
 ANSWER = [
     {

@@ -11,8 +11,8 @@ import pytest
 
 from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
-from tests.botapi_standin import BotApiStandIn
-from tests.servers import running_bot
+from devtools.botapi_standin import BotApiStandIn
+from devtools.servers import running_bot
 
 pytestmark = pytest.mark.slow
 

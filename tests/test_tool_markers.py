@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.servers import ROOT
+from devtools.servers import ROOT
 
 VOICE_TEST = "tests/test_web.py::test_chat_relays_and_swaps_voice_text_for_a_clip_url"  # needs("espeak-ng")
 

@@ -14,7 +14,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.tracker_store import CachedSQLTrackerStore
-from tests.servers import ROOT
+from devtools.servers import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port, running_bot, wait_for
+from devtools.servers import ROOT, free_port, running_bot, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs("chromium")]
 

@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 
 from aiohttp import web
 
-from tests.botapi_standin import BotApiStandIn
+from devtools.botapi_standin import BotApiStandIn
 
 SENDING = ("sendMessage", "sendVoice", "sendPhoto")
 

@@ -109,26 +109,7 @@ class ActionAnswerFromPlan(Action):
         if decision.kind == policy.DECLINE:
             dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode))
             return []
-        glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
-        offer = follow.offer_for(tracker.sender_id, found)  # following (actions/follow.py)
-        text_out, buttons, custom = compose(
-            found,
-            contacts,
-            elder_mode,
-            glossary,
-            tracker.get_slot("voice_lang") or "cmn",
-            too_long=len(raw) > MAX_QUESTION_CHARS,
-            follow_offer=offer,
-        )
-        dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
-        best = found.hits[0]
-        events = [
-            SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
-            SlotSet("last_passage", float(best.passage["id"])),
-        ]
-        if found.entities:
-            events.append(SlotSet("last_entity", found.entities[0]))
-        return events
+        return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=len(raw) > MAX_QUESTION_CHARS)
 
     async def _show_passage(self, dispatcher, tracker, wanted, elder_mode) -> list[dict[str, Any]]:
         """A button of a fairly-sure reply: that passage, as a sure answer."""
@@ -143,20 +124,32 @@ class ActionAnswerFromPlan(Action):
             [hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1], policy.Decision(policy.SURE, 1.0)
         )
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
-        glossary = await loop.run_in_executor(None, kb.glossary) if elder_mode else {}
-        text_out, buttons, custom = compose(
-            found,
-            contacts,
-            elder_mode,
-            glossary,
-            tracker.get_slot("voice_lang") or "cmn",
-            follow_offer=follow.offer_for(tracker.sender_id, found),
-        )
-        dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
-        events = [SlotSet("last_topic", found.topic), SlotSet("last_passage", float(passage["id"]))]
-        if found.entities:
-            events.append(SlotSet("last_entity", found.entities[0]))
-        return events
+        return await _reply(dispatcher, tracker, found, contacts, elder_mode)
+
+
+async def _reply(
+    dispatcher, tracker, found: Assessment, contacts: list[dict], elder_mode: bool, too_long: bool = False
+) -> list[dict[str, Any]]:
+    """Say a sure or fairly-sure reply in the resident's mode; remember its topic, passage and entity."""
+    glossary = await asyncio.get_running_loop().run_in_executor(None, knowledge_base().glossary) if elder_mode else {}
+    text_out, buttons, custom = compose(
+        found,
+        contacts,
+        elder_mode,
+        glossary,
+        tracker.get_slot("voice_lang") or "cmn",
+        too_long=too_long,
+        follow_offer=follow.offer_for(tracker.sender_id, found),  # following (actions/follow.py)
+    )
+    dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
+    best = found.hits[0]
+    events = [
+        SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
+        SlotSet("last_passage", float(best.passage["id"])),
+    ]
+    if found.entities:
+        events.append(SlotSet("last_entity", found.entities[0]))
+    return events
 
 
 def _as_int(value) -> int | None:

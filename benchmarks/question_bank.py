@@ -47,18 +47,11 @@ def load_bank(path: Path = BANK) -> list[dict]:
 
 
 def build_kb(work: Path):
-    """A knowledge base built from the shipped plan in `work`, with jieba loaded, as conftest.py builds it."""
-    from knowledge import dictionary, ingest, segment, store
+    """A knowledge base built from the shipped plan in `work`, with jieba loaded, as the tests build it."""
+    from devtools.knowledge_base import build_knowledge_base
     from knowledge.search import KnowledgeBase
-    from knowledge.settings import get_settings
 
-    path = work / "knowledge.db"
-    db = store.open_for_writing(path)
-    ingest.build(db, get_settings().documents_dir, "12345 政务服务热线")
-    dictionary.write_jieba_dictionary(db, work / "jieba")
-    db.conn.close()
-    segment.init_jieba(work / "jieba")
-    return KnowledgeBase.from_path(path)
+    return KnowledgeBase.from_path(build_knowledge_base(work))
 
 
 def parse_all(texts: list[str], model: Path) -> list[dict]:

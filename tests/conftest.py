@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import dictionary, ingest, segment, store
+from devtools.knowledge_base import build_knowledge_base
 from knowledge.search import KnowledgeBase
-from knowledge.settings import get_settings
 
 PLAN = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "documents" / "xiqu-2020-work-plan.txt"
 
@@ -27,14 +26,7 @@ def private_follows_store(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built_kb(tmp_path_factory) -> Path:
     """A knowledge base file built from the shipped documents, with its jieba dictionary loaded."""
-    folder = tmp_path_factory.mktemp("kb")
-    path = folder / "knowledge.db"
-    db = store.open_for_writing(path)
-    ingest.build(db, get_settings().documents_dir, "12345 政务服务热线")
-    dictionary.write_jieba_dictionary(db, folder / "jieba")
-    db.conn.close()
-    segment.init_jieba(folder / "jieba")
-    return path
+    return build_knowledge_base(tmp_path_factory.mktemp("kb"))
 
 
 @pytest.fixture

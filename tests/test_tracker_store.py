@@ -12,7 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import CachedSQLTrackerStore
+from rasa_ext.tracker_store import CachedSQLTrackerStore
 from tests.servers import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))

@@ -1,30 +1,72 @@
-"""Rasa's per-message work made cheaper keeps Rasa's behaviour: the reply check, the action server's connections."""
-import asyncio
-from contextlib import asynccontextmanager
+"""Our patches to Rasa keep Rasa's behaviour, are applied only when asked, and only on the Rasa they were written for."""
+import logging
 
-import aiohttp
 import pytest
-from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
-from rasa.utils.endpoints import EndpointConfig
 
-import nlu.components  # noqa: F401  (applies the change, as loading our model does)
-from nlu import rasa_speedups
-from tests.servers import ROOT, free_port
+from rasa_ext import patches
+from tests.servers import ROOT
+
+rasa_speedups = patches
+
+
+@pytest.fixture(autouse=True)
+def patched():
+    assert patches.apply({}) == ["validator", "lookups", "session_slots"]
+    yield
+    patches.remove()
 
 
 def remote():
     return RemoteAction("action_answer_from_plan", None)
 
 
-def test_loading_our_components_applies_the_changes():
-    assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
-    assert EndpointConfig.session is rasa_speedups._session
+def test_importing_changes_nothing_and_apply_patches_explicitly():
+    patches.remove()
+    assert RemoteAction._validate_action_result is patches._rasa_validate_action_result
+    import importlib
+
+    importlib.reload(patches)  # importing again applies nothing either
+    assert RemoteAction._validate_action_result is patches._rasa_validate_action_result
+    assert patches.apply({}) == list(patches.PATCHES)
+    assert RemoteAction._validate_action_result is patches._validate_action_result
+    assert ActionSessionStart._slot_set_events_from_tracker is patches._carried_slots
+
+
+def test_the_switch_turns_them_off_or_picks_some(caplog):
+    caplog.set_level(logging.INFO, logger=patches.logger.name)
+    assert patches.apply({"WESTBOT_RASA_PATCHES": "0"}) == []
+    assert RemoteAction._validate_action_result is patches._rasa_validate_action_result
+    assert Domain.is_empty is patches._rasa_is_empty
+    assert "Rasa patches off" in caplog.text
+    assert patches.apply({"WESTBOT_RASA_PATCHES": "validator"}) == ["validator"]
+    assert RemoteAction._validate_action_result is patches._validate_action_result
+    assert Domain.is_empty is patches._rasa_is_empty
+    with pytest.raises(ValueError, match="no patch named speed"):
+        patches.wanted({"WESTBOT_RASA_PATCHES": "speed"})
+
+
+def test_another_rasa_version_is_not_patched_and_one_line_says_so(caplog):
+    patches.remove()
+    caplog.set_level(logging.INFO, logger=patches.logger.name)
+    assert patches.apply({}, version="3.6.22") == []
+    assert RemoteAction._validate_action_result is patches._rasa_validate_action_result
+    assert ActionSessionStart._slot_set_events_from_tracker is patches._rasa_carried_slots
+    [record] = [r for r in caplog.records if r.name == patches.logger.name]
+    assert record.levelno == logging.WARNING
+    assert "written for Rasa 3.6.21 and this is Rasa 3.6.22" in record.getMessage()
+
+
+def test_they_were_written_for_the_rasa_we_pin():
+    import rasa
+
+    pinned = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line.startswith("rasa==")]
+    assert pinned == [f"rasa=={patches.WRITTEN_FOR}"] and rasa.__version__ == patches.WRITTEN_FOR
 
 
 def test_a_valid_reply_passes():
@@ -43,60 +85,6 @@ def test_an_invalid_reply_fails_as_in_rasa(reply):
 
 def test_the_validator_is_built_once():
     assert rasa_speedups._response_validator() is rasa_speedups._response_validator()
-
-
-async def _serve(port, seen):
-    async def webhook(request):
-        seen.append(request.transport.get_extra_info("peername"))
-        return web.json_response({"events": [], "responses": [{"text": "好"}]})
-
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
-
-
-@asynccontextmanager
-async def action_server():
-    """A stand-in action server on a free port: its endpoint, the port, and the client address of every call."""
-    port, seen = free_port(), []
-    runner = await _serve(port, seen)
-    try:
-        yield EndpointConfig(f"http://127.0.0.1:{port}/webhook"), port, seen
-    finally:
-        await runner.cleanup()
-
-
-def test_calls_to_the_action_server_reuse_one_connection_and_survive_its_restart():
-    async def scenario():
-        async with action_server() as (endpoint, port, seen):
-            for _ in range(5):
-                assert await endpoint.request(json={"next_action": "action_about"}) == {
-                    "events": [], "responses": [{"text": "好"}]}
-            assert len(seen) == 5 and len(set(seen)) == 1  # five calls, one connection
-        with pytest.raises(aiohttp.ClientError):  # the action server died
-            await endpoint.request(json={"next_action": "action_about"})
-        runner = await _serve(port, seen)  # and comes back
-        try:
-            assert await endpoint.request(json={"next_action": "action_about"})
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(scenario())
-
-
-def test_rasa_opens_a_connection_per_call_without_the_change():
-    async def scenario():
-        async with action_server() as (endpoint, _, seen):
-            for _ in range(3):
-                async with rasa_speedups._rasa_session(endpoint) as session:
-                    async with session.post(endpoint.url, json={}) as response:
-                        await response.json()
-        return seen
-
-    assert len(set(asyncio.run(scenario()))) == 3
 
 
 def test_event_types_resolve_as_in_rasa():

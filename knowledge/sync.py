@@ -42,6 +42,7 @@ POLL_SECONDS = 2.0
 
 
 def _version_of(path: Path) -> str:
+    """The version of the knowledge base at `path`; ValueError when it is not one."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -49,6 +50,8 @@ def _version_of(path: Path) -> str:
             raise ValueError(f"{path} is not a knowledge base")
         row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         return row[0] if row else "0"
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"{path} is not a knowledge base: {error}") from error
     finally:
         db.close()
 
@@ -56,7 +59,7 @@ def _version_of(path: Path) -> str:
 def local_version(kb_path: Path) -> str | None:
     try:
         return _version_of(kb_path)
-    except (sqlite3.Error, ValueError):
+    except (sqlite3.Error, ValueError):  # missing, or not a knowledge base: any published one is better
         return None
 
 
@@ -112,7 +115,7 @@ class Follower:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kb-sync", daemon=True)
 
-    def start(self) -> "Follower":
+    def start(self) -> Follower:
         self._thread.start()
         return self
 

@@ -4,41 +4,36 @@
 changes nothing, and says so in one log line, when `rasa.__version__` is not `WRITTEN_FOR` (a Rasa upgrade must
 check each patch against the new code first) or when `WESTBOT_RASA_PATCHES=0`. Each patch keeps Rasa's
 behaviour and is tested in tests/test_rasa_patches.py; `benchmarks/load.py --no-patches` measures our bot with
-and without them (benchmarks/results/load-patches.md). A patch whose gain that A/B did not show was dropped,
-and so was connection reuse to the action server (Rasa's own, added in 3.6.11, was reverted in 3.6.15 for
-action-server timeouts); see docs/scaling.md.
+and without them (benchmarks/results/load-patches*.md). Dropped: remembering whether the domain is empty and
+event classes by name (the A/B showed no gain: p50 ratio 1.01 at 1 and 1.02 at 10 at once), and reusing
+connections to the action server (Rasa's own reuse, added in 3.6.11, was reverted in 3.6.15 for action-server
+timeouts, and ours did not show it handles them); see docs/scaling.md.
 
-`validator`: Rasa checks every action server reply against a fixed JSON schema with `jsonschema.validate(reply, schema)`, and
-that call re-checks the *schema* against JSON Schema's meta-schema each time before checking the reply. Profiled
-under load (benchmarks/load.py, py-spy), that meta-schema check was 45% of the Rasa process's time. Here the
-validator for the fixed schema is built (and the schema checked) once; each reply is validated exactly as before
-and an invalid reply raises the same `ValidationError` with the same message.
+`validator`: Rasa checks every action server reply against a fixed JSON schema with `jsonschema.validate(reply,
+schema)`, and that call re-checks the *schema* against JSON Schema's meta-schema each time before checking the
+reply. Profiled under load (benchmarks/load.py, py-spy), that meta-schema check was 45% of the Rasa process's time.
+Here the validator for the fixed schema is built (and the schema checked) once; each reply is validated exactly as
+before and an invalid reply raises the same `ValidationError` with the same message.
 
-`lookups`: two small look-ups Rasa repeats for every message: whether the model's domain is empty (Rasa builds an empty
-domain and compares both as dictionaries), and which event class a stored event's type name means (Rasa lists
-every subclass of `Event` for each event it reads). The first is remembered per domain, which does not change
-once loaded; the second in a table that is rebuilt whenever a name is not in it.
-
-`session_slots`: when a new session starts, Rasa carries the slots over by repeating every slot event of the old session, so a
-session of 400 answers began the next one with 470 slot events, and each session carried all of the one before it:
-a resident's history grew back with every visit. Here each slot is carried over once, with the value (and
-metadata) it was last set to: the same slots and values after the session start, in a handful of events.
+`session_slots`: when a new session starts, Rasa carries the slots over by repeating every slot event of the old
+session, so a session of 400 answers began the next one with 470 slot events, and each session carried all of the
+one before it: a resident's history grew back with every visit. Here each slot is carried over once, with the value
+(and metadata) it was last set to: the same slots and values after the session start, in a handful of events.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import os
-from typing import Any, Callable, Dict, Mapping, Text
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import rasa
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SlotSet
-from rasa.shared.utils.common import all_subclasses
+from rasa.shared.core.events import SlotSet
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +41,7 @@ WRITTEN_FOR = "3.6.21"
 SWITCH = "WESTBOT_RASA_PATCHES"  # "0": off; unset or "1": all; or patch names separated by commas
 
 _rasa_validate_action_result = RemoteAction._validate_action_result
-_rasa_is_empty = Domain.is_empty
 _rasa_carried_slots = ActionSessionStart._slot_set_events_from_tracker
-_rasa_resolve_by_type = Event.resolve_by_type
-_event_classes: Dict[str, type] = {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +52,7 @@ def _response_validator():
     return cls(schema)
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     try:
         _response_validator().validate(result)
         return True
@@ -74,27 +66,9 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
         raise e
 
 
-def _is_empty(self: Domain) -> bool:
-    if "_westbot_is_empty" not in self.__dict__:
-        self.__dict__["_westbot_is_empty"] = _rasa_is_empty(self)
-    return self.__dict__["_westbot_is_empty"]
-
-
-def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
-    cls = _event_classes.get(type_name)
-    if cls is None:
-        _event_classes.clear()  # a name not seen yet, perhaps from a class imported since: list them again
-        for subclass in all_subclasses(Event):
-            _event_classes.setdefault(subclass.type_name, subclass)  # the first one, as Rasa's scan finds
-        cls = _event_classes.get(type_name)
-    if cls is None:
-        return _rasa_resolve_by_type(type_name, default)  # Rasa's answer for unknown names, errors included
-    return cls
-
-
 def _carried_slots(tracker: Any) -> list:
     """One `SlotSet` per slot set in the session, as it was last set, in the order of those last settings."""
-    latest: Dict[str, SlotSet] = {}
+    latest: dict[str, SlotSet] = {}
     for event in tracker.applied_events():
         if isinstance(event, SlotSet):
             latest.pop(event.key, None)
@@ -106,18 +80,12 @@ def _patch_validator(on: bool) -> None:
     RemoteAction._validate_action_result = _validate_action_result if on else _rasa_validate_action_result
 
 
-def _patch_lookups(on: bool) -> None:
-    Domain.is_empty = _is_empty if on else _rasa_is_empty
-    Event.resolve_by_type = staticmethod(_resolve_by_type if on else _rasa_resolve_by_type)
-
-
 def _patch_session_slots(on: bool) -> None:
     ActionSessionStart._slot_set_events_from_tracker = staticmethod(_carried_slots if on else _rasa_carried_slots)
 
 
-PATCHES: Dict[str, Callable[[bool], None]] = {
+PATCHES: dict[str, Callable[[bool], None]] = {
     "validator": _patch_validator,
-    "lookups": _patch_lookups,
     "session_slots": _patch_session_slots,
 }
 

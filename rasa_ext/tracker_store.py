@@ -25,7 +25,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -42,10 +42,10 @@ logger = logging.getLogger(__name__)
 class _Stored:
     """What this process knows of one conversation's rows, and the tracker that matches them."""
 
-    tracker: Optional[DialogueStateTracker]
+    tracker: DialogueStateTracker | None
     length: int  # how many of `tracker.events` are in the database
     rows: int  # the conversation's rows in the database when this was recorded
-    last_id: Optional[int]  # the newest of those rows' ids
+    last_id: int | None  # the newest of those rows' ids
     handed_out: bool  # somebody holds `tracker` now and may be changing it
 
 
@@ -55,7 +55,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
-        self._conversations: "OrderedDict[str, _Stored]" = OrderedDict()
+        self._conversations: OrderedDict[str, _Stored] = OrderedDict()
         self._events = events = self.SQLEvent.__table__
         # Built once: building a query is most of the cost of running one this small.
         sender = sa.bindparam("sender_id")
@@ -78,7 +78,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # kept in the file
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    def _fingerprint(self, connection: sa.engine.Connection, sender_id: str) -> tuple[int, Optional[int]]:
+    def _fingerprint(self, connection: sa.engine.Connection, sender_id: str) -> tuple[int, int | None]:
         rows, last_id = connection.execute(self._fingerprint_query, {"sender_id": sender_id}).one()
         return int(rows), last_id
 
@@ -92,7 +92,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         while len(self._conversations) > self.cache_size:
             self._conversations.popitem(last=False)
 
-    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session of the conversation, as Rasa's store returns it."""
         with self.engine.connect() as connection:
             rows, last_id = self._fingerprint(connection, sender_id)

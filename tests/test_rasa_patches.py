@@ -1,13 +1,12 @@
-"""Our patches to Rasa keep Rasa's behaviour, are applied only when asked, and only on the Rasa they were written for."""
+"""Our patches to Rasa keep Rasa's behaviour, apply only when asked, and only on the Rasa they were written for."""
 import logging
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.utils.common import all_subclasses
 
 from rasa_ext import patches
 from tests.servers import ROOT
@@ -17,7 +16,7 @@ rasa_speedups = patches
 
 @pytest.fixture(autouse=True)
 def patched():
-    assert patches.apply({}) == ["validator", "lookups", "session_slots"]
+    assert patches.apply({}) == ["validator", "session_slots"]
     yield
     patches.remove()
 
@@ -42,11 +41,11 @@ def test_the_switch_turns_them_off_or_picks_some(caplog):
     caplog.set_level(logging.INFO, logger=patches.logger.name)
     assert patches.apply({"WESTBOT_RASA_PATCHES": "0"}) == []
     assert RemoteAction._validate_action_result is patches._rasa_validate_action_result
-    assert Domain.is_empty is patches._rasa_is_empty
+    assert ActionSessionStart._slot_set_events_from_tracker is patches._rasa_carried_slots
     assert "Rasa patches off" in caplog.text
     assert patches.apply({"WESTBOT_RASA_PATCHES": "validator"}) == ["validator"]
     assert RemoteAction._validate_action_result is patches._validate_action_result
-    assert Domain.is_empty is patches._rasa_is_empty
+    assert ActionSessionStart._slot_set_events_from_tracker is patches._rasa_carried_slots
     with pytest.raises(ValueError, match="no patch named speed"):
         patches.wanted({"WESTBOT_RASA_PATCHES": "speed"})
 
@@ -85,21 +84,6 @@ def test_an_invalid_reply_fails_as_in_rasa(reply):
 
 def test_the_validator_is_built_once():
     assert rasa_speedups._response_validator() is rasa_speedups._response_validator()
-
-
-def test_event_types_resolve_as_in_rasa():
-    names = {cls.type_name for cls in all_subclasses(Event)}
-    for name in names:
-        assert Event.resolve_by_type(name) is rasa_speedups._rasa_resolve_by_type(name)
-    assert Event.resolve_by_type("topic") is None
-    with pytest.raises(ValueError):
-        Event.resolve_by_type("no such event")
-
-
-def test_a_domain_is_empty_as_in_rasa():
-    assert Domain.empty().is_empty()
-    domain = Domain.load(str(ROOT / "domain.yml"))
-    assert not domain.is_empty() and not domain.is_empty()
 
 
 def test_a_new_session_carries_each_slot_once_with_its_last_value():

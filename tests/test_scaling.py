@@ -117,7 +117,8 @@ def count_events(postgres: int, sender: str) -> int:
     engine = sa.create_engine(f"postgresql://postgres@127.0.0.1:{postgres}/rasa")
     try:
         with engine.connect() as connection:
-            return connection.execute(sa.text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar()
+            query = sa.text("SELECT count(*) FROM events WHERE sender_id = :s")
+            return connection.execute(query, {"s": sender}).scalar()
     finally:
         engine.dispose()
 
@@ -182,7 +183,7 @@ def test_a_published_copy_that_is_not_a_knowledge_base_is_refused(redis, built_k
     client = redis_client.Redis(port=redis, db=3)
     client.set(sync.SNAPSHOT_KEY, b"not a database" * 100)
     client.set(sync.VERSION_KEY, "999")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not a knowledge base"):
         sync.fetch_into(client, local)
     assert kb_version(local) == before
     # A real publication of another knowledge base is taken whole.

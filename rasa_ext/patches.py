@@ -19,21 +19,31 @@ before and an invalid reply raises the same `ValidationError` with the same mess
 session, so a session of 400 answers began the next one with 470 slot events, and each session carried all of the
 one before it: a resident's history grew back with every visit. Here each slot is carried over once, with the value
 (and metadata) it was last set to: the same slots and values after the session start, in a handful of events.
+
+`action_server_wait`: when the action server cannot be reached at all (connection refused: it is restarting), Rasa
+gave up at once and the resident got no answer. Here the call is sent again, with a growing pause, for up to
+`ACTION_SERVER_WAIT_SECONDS`; the action server never saw the failed attempts, so nothing runs twice. Any other
+failure (a timeout, an error reply) is Rasa's, unchanged. Its gain is in the soak (benchmarks/soak.py): answers
+lost while the action server restarts.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import aiohttp
 import rasa
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import SlotSet
+from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +52,8 @@ SWITCH = "WESTBOT_RASA_PATCHES"  # "0": off; unset or "1": all; or patch names s
 
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_carried_slots = ActionSessionStart._slot_set_events_from_tracker
+_rasa_request = EndpointConfig.request
+ACTION_SERVER_WAIT_SECONDS = 15.0  # under the web server's 20 s wait for Rasa (bot/rasa_client.py)
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,6 +88,21 @@ def _carried_slots(tracker: Any) -> list:
     return [SlotSet(key=e.key, value=e.value, metadata=e.metadata) for e in latest.values()]
 
 
+async def _request_waiting_for_the_server(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
+    deadline, pause = time.monotonic() + ACTION_SERVER_WAIT_SECONDS, 0.1
+    while True:
+        try:
+            return await _rasa_request(self, *args, **kwargs)
+        except aiohttp.ClientConnectorError as error:  # nothing reached the server: safe to send again
+            if time.monotonic() + pause > deadline:
+                raise
+            if pause == 0.1:
+                logger.warning(f"{self.url} cannot be reached ({error}); trying again for up to "
+                               f"{ACTION_SERVER_WAIT_SECONDS:g} s")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
 def _patch_validator(on: bool) -> None:
     RemoteAction._validate_action_result = _validate_action_result if on else _rasa_validate_action_result
 
@@ -84,9 +111,14 @@ def _patch_session_slots(on: bool) -> None:
     ActionSessionStart._slot_set_events_from_tracker = staticmethod(_carried_slots if on else _rasa_carried_slots)
 
 
+def _patch_action_server_wait(on: bool) -> None:
+    EndpointConfig.request = _request_waiting_for_the_server if on else _rasa_request
+
+
 PATCHES: dict[str, Callable[[bool], None]] = {
     "validator": _patch_validator,
     "session_slots": _patch_session_slots,
+    "action_server_wait": _patch_action_server_wait,
 }
 
 

@@ -1,22 +1,24 @@
 """Our patches to Rasa keep Rasa's behaviour, apply only when asked, and only on the Rasa they were written for."""
+import asyncio
 import logging
 
+import aiohttp
 import pytest
+from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import ActionSessionStart, RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 from rasa_ext import patches
-from tests.servers import ROOT
-
-rasa_speedups = patches
+from tests.servers import ROOT, free_port
 
 
 @pytest.fixture(autouse=True)
 def patched():
-    assert patches.apply({}) == ["validator", "session_slots"]
+    assert patches.apply({}) == ["validator", "session_slots", "action_server_wait"]
     yield
     patches.remove()
 
@@ -83,7 +85,7 @@ def test_an_invalid_reply_fails_as_in_rasa(reply):
 
 
 def test_the_validator_is_built_once():
-    assert rasa_speedups._response_validator() is rasa_speedups._response_validator()
+    assert patches._response_validator() is patches._response_validator()
 
 
 def test_a_new_session_carries_each_slot_once_with_its_last_value():
@@ -96,9 +98,75 @@ def test_a_new_session_carries_each_slot_once_with_its_last_value():
     tracker = DialogueStateTracker.from_events("resident", events, domain.slots)
 
     ours = ActionSessionStart._slot_set_events_from_tracker(tracker)
-    rasas = rasa_speedups._rasa_carried_slots(tracker)
+    rasas = patches._rasa_carried_slots(tracker)
     assert len(rasas) == 301 and len(ours) == 3
     after = lambda carried: DialogueStateTracker.from_events(  # noqa: E731
         "resident", [*events, SessionStarted(), *carried, ActionExecuted("action_listen")], domain.slots)
     assert after(ours).current_slot_values() == after(rasas).current_slot_values()
     assert after(ours).get_slot("elder_mode") is True and after(ours).get_slot("last_entity") == "金沙路"
+
+
+async def _serve(port):
+    async def webhook(request):
+        return web.json_response({"events": [], "responses": [{"text": "好"}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def test_a_call_waits_for_an_action_server_that_is_restarting():
+    async def scenario():
+        port = free_port()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        started = asyncio.Event()
+
+        async def come_back():
+            await asyncio.sleep(0.5)  # the action server is down for half a second, then back
+            started.set()
+            return await _serve(port)
+
+        back = asyncio.create_task(come_back())
+        reply = await endpoint.request(json={"next_action": "action_about"})
+        assert started.is_set()
+        await (await back).cleanup()
+        return reply
+
+    assert asyncio.run(scenario()) == {"events": [], "responses": [{"text": "好"}]}
+
+
+def test_an_action_server_that_stays_down_fails_as_in_rasa_after_the_wait(monkeypatch):
+    monkeypatch.setattr(patches, "ACTION_SERVER_WAIT_SECONDS", 0.3)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")
+    with pytest.raises(aiohttp.ClientConnectorError):
+        asyncio.run(endpoint.request(json={}))
+    patches.remove()  # and Rasa's own code gives up at once
+    with pytest.raises(aiohttp.ClientConnectorError):
+        asyncio.run(endpoint.request(json={}))
+
+
+def test_an_error_reply_is_not_sent_again():
+    calls = []
+
+    async def scenario():
+        async def webhook(request):
+            calls.append(1)
+            return web.json_response({"error": "boom"}, status=500)
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            await EndpointConfig(f"http://127.0.0.1:{port}/webhook").request(json={})
+        finally:
+            await runner.cleanup()
+
+    with pytest.raises(ClientResponseError):
+        asyncio.run(scenario())
+    assert calls == [1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 from knowledge import segment
 from knowledge.questions import QuestionLog
@@ -18,6 +19,10 @@ def knowledge_base() -> KnowledgeBase:
     """The read-only knowledge base, with jieba initialized with the district dictionary first."""
     settings = get_settings()
     segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)
+    if os.environ.get("WESTBOT_KB_SYNC"):  # the scaled profile: follow the published knowledge base (knowledge/sync.py)
+        from knowledge.sync import Follower
+
+        Follower(os.environ["WESTBOT_KB_SYNC"], settings.kb_path).start()
     kb = KnowledgeBase.from_path(settings.kb_path)
     try:
         kb.snapshot()  # warm: the first resident should not wait for the load

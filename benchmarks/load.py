@@ -1,6 +1,7 @@
 """Simulated residents through the REST channel at 1, 10 and 50 at once, against ours and a trivial Rasa bot.
 
     python benchmarks/load.py [--duration 30] [--rounds 3] [--levels 1 10 50] [--pause 0] [--out load.md]
+    python benchmarks/load.py --no-patches [--patches NAMES] --levels 1 10 --duration 20   # -> load-patches.md
 
 Starts our action server and Rasa (with a copy of var/knowledge.db) and, in the same run, a trivial Chinese Rasa
 bot (one intent, one response) trained on the spot, so the figures are a ratio to Rasa's own floor on this
@@ -11,6 +12,10 @@ Prints p50/p95/p99 latency, throughput, errors and each process's memory, with t
 ratios; writes benchmarks/results/load.md (or --out). Every request goes to 127.0.0.1 and the run stops by itself.
 The machine's speed drifts from minute to minute, so each level alternates between the two bots in --rounds
 turns (three of 10 s each by default) and pools each bot's answers, rather than measuring one after the other.
+
+With --no-patches the second bot is ours again, with Rasa unpatched (WESTBOT_RASA_PATCHES=0, rasa_ext/patches.py),
+against ours patched (all patches, or the comma-separated --patches): the A/B report of our patches to Rasa,
+benchmarks/results/load-patches.md unless --out says otherwise.
 """
 
 from __future__ import annotations
@@ -195,34 +200,51 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="turns each bot takes at each level")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each resident reads an answer (mean)")
-    parser.add_argument("--out", default="load.md", help="report name under benchmarks/results/")
+    parser.add_argument("--out", help="report name under benchmarks/results/ (load.md, or load-patches.md)")
+    parser.add_argument(
+        "--no-patches", action="store_true", help="A/B: our bot with Rasa patched against our bot with Rasa unpatched"
+    )
+    parser.add_argument("--patches", default="1", help="with --no-patches: the patched side's WESTBOT_RASA_PATCHES")
     args = parser.parse_args()
+    args.out = args.out or ("load-patches.md" if args.no_patches else "load.md")
+    other_name = "unpatched" if args.no_patches else "trivial"
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         shutil.copy(get_settings().kb_path, work / "knowledge.db")
-        servers = Servers(work, work / "knowledge.db")
-        trivial = None
+        servers = Servers(work, work / "knowledge.db", env={"WESTBOT_RASA_PATCHES": args.patches})
+        trivial = unpatched = None
         try:
             cold = time.perf_counter()
             servers.start_actions()
             servers.start_rasa()
             cold_start = time.perf_counter() - cold
-            trivial, trivial_url = start_trivial(work)
+            if args.no_patches:
+                (work / "b").mkdir()
+                shutil.copy(get_settings().kb_path, work / "b" / "knowledge.db")
+                unpatched = Servers(work / "b", work / "b" / "knowledge.db", env={"WESTBOT_RASA_PATCHES": "0"})
+                unpatched.start_actions()
+                unpatched.start_rasa()
+                other_url, other_scripts = unpatched.url, CONVERSATIONS
+            else:
+                trivial, other_url = start_trivial(work)
+                other_scripts = [["你好", "再见"]]
             rows = []
             turn = args.duration / args.rounds
             for level in args.levels:
                 ours, floor = [], []
                 for _ in range(args.rounds):
                     ours.append(asyncio.run(measure(servers.url, level, turn, CONVERSATIONS, args.pause)))
-                    floor.append(asyncio.run(measure(trivial_url, level, turn, [["你好", "再见"]], args.pause)))
+                    floor.append(asyncio.run(measure(other_url, level, turn, other_scripts, args.pause)))
                 rows.append((level, summarize(ours), summarize(floor)))
-            memory = {
-                "rasa": memory_mb(servers.rasa.pid),
-                "action server": memory_mb(servers.actions.pid),
-                "trivial rasa": memory_mb(trivial.pid),
-            }
+            memory = {"rasa": memory_mb(servers.rasa.pid), "action server": memory_mb(servers.actions.pid)}
+            if unpatched:
+                memory["unpatched rasa"] = memory_mb(unpatched.rasa.pid)
+            else:
+                memory["trivial rasa"] = memory_mb(trivial.pid)
         finally:
             servers.stop()
+            if unpatched:
+                unpatched.stop()
             if trivial:
                 Servers._stop(trivial)
     command = " ".join(["python benchmarks/load.py", *sys.argv[1:]])
@@ -231,20 +253,27 @@ def main() -> None:
         if args.pause
         else "each resident sends the next message as soon as the answer comes (always one in flight)"
     )
+    title = (
+        f"# Rasa patches A/B: our bot patched (WESTBOT_RASA_PATCHES={args.patches}) against unpatched (=0)"
+        if args.no_patches
+        else "# Load"
+    )
     lines = [
-        f"# Load: {args.duration:.0f} s at each level for each bot, in {args.rounds} alternating turns; "
+        f"{title}: {args.duration:.0f} s at each level for each bot, in {args.rounds} alternating turns; "
         "simulated residents through REST on 127.0.0.1",
         "",
         f"Command: `{command}`: {how}. Cold start of our two servers: {cold_start:.0f} s.",
         "",
-        "| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | trivial p50 ms | trivial p95 ms |"
+        f"| at once | requests | errors | p50 ms | p95 ms | p99 ms | req/s | {other_name} requests | "
+        f"{other_name} errors | {other_name} p50 ms | {other_name} p95 ms | {other_name} req/s |"
         " p50 ratio | p95 ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for level, ours, floor in rows:
         lines.append(
             f"| {level} | {ours['requests']} | {ours['errors']} | {ours['p50']:.0f} | {ours['p95']:.0f} | "
-            f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['p50']:.0f} | {floor['p95']:.0f} | "
+            f"{ours['p99']:.0f} | {ours['throughput']:.1f} | {floor['requests']} | {floor['errors']} | "
+            f"{floor['p50']:.0f} | {floor['p95']:.0f} | {floor['throughput']:.1f} | "
             f"{ours['p50'] / floor['p50']:.2f} | {ours['p95'] / floor['p95']:.2f} |"
         )
     lines += ["", "Memory (resident): " + ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items())]

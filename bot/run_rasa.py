@@ -6,12 +6,15 @@ The token comes from `$RASA_AUTH_TOKEN` when set, else from the file (made, 0600
 called in this process with the token added to its arguments in memory only: /proc/<pid>/cmdline keeps the
 arguments this process was started with. The body of a request to Rasa is capped at `MAX_BODY_BYTES` (Sanic's
 REQUEST_MAX_SIZE: a larger body gets 413 before Rasa reads it) and a client gets `READ_TIMEOUT` seconds to send
-its request (Sanic's REQUEST_TIMEOUT), unless the environment sets them.
+its request (Sanic's REQUEST_TIMEOUT), unless the environment sets them. Our patches to Rasa's internals
+(rasa_ext/patches.py) are applied here, before Rasa starts, unless `WESTBOT_RASA_PATCHES=0` or Rasa is not the
+version they were written for (one log line says which).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -47,6 +50,14 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = ["rasa", "run", *rest, f"--auth-token={token}"]
     from rasa.__main__ import main as rasa_main  # imported late: Rasa is slow to import
 
+    from rasa_ext import patches
+
+    say = logging.StreamHandler()  # Rasa sets up its own logging only later, in rasa_main
+    say.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s  - %(message)s"))
+    patches.logger.addHandler(say)
+    patches.logger.setLevel(logging.INFO)
+    patches.logger.propagate = False
+    patches.apply()
     rasa_main()
 
 

@@ -76,7 +76,7 @@ class Servers:
             self.endpoints = workdir / "endpoints.yml"
             self.endpoints.write_text(
                 f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
-                f"tracker_store:\n  type: bot.tracker_store.CachedSQLTrackerStore\n"
+                f"tracker_store:\n  type: rasa_ext.tracker_store.CachedSQLTrackerStore\n"
                 f'  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n',
                 encoding="utf-8",
             )

@@ -633,11 +633,22 @@ def unanswered(questions_path: Path | None, limit: int):
 
 @cli.command("forget")
 @click.option("--days", type=int, default=None, help="Keep this many days (default: $WESTBOT_RETENTION_DAYS or 90).")
+@click.option(
+    "--endpoints",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="WESTBOT_ENDPOINTS",
+    default=None,
+    help="Forget in the tracker store this Rasa endpoints file names, e.g. "
+    "endpoints.scaled.yml (PostgreSQL; default: the SQLite file var/trackers.db).",
+)
 @staff_errors
-def forget(days: int | None):
+def forget(days: int | None, endpoints: Path | None):
     """Delete conversations, unanswered questions and feedback older than the retention period."""
     settings = get_settings()
-    removed = retention.forget(settings.trackers_path, settings.questions_path, days or settings.retention_days)
+    url = retention.tracker_store_url(endpoints) if endpoints else None
+    removed = retention.forget(
+        settings.trackers_path, settings.questions_path, days or settings.retention_days, tracker_store=url
+    )
     if settings.follows_path.exists():  # active follows stay; old follow messages go
         removed.update(follows.forget_old(follows.open_follows(settings.follows_path), days or settings.retention_days))
     click.echo("deleted: " + ", ".join(f"{count} {what}" for what, count in removed.items()))

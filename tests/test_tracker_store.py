@@ -13,8 +13,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import CachedSQLTrackerStore
 from devtools.servers import ROOT
+from rasa_ext.tracker_store import CachedSQLTrackerStore
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
@@ -199,3 +199,36 @@ def test_a_failed_write_keeps_nothing_half_written(store, db, monkeypatch):
     assert rows(db) == before
     reread = run(store.retrieve("resident"))
     assert reread is not tracker and same(reread, rasa_reads(db, "resident"))
+
+
+def test_retention_reads_the_tracker_store_as_rasa_does(monkeypatch):
+    from knowledge import retention
+
+    monkeypatch.setenv("DB_HOST", "db.internal")
+    monkeypatch.setenv("DB_PORT", "5433")
+    monkeypatch.setenv("DB_NAME", "rasa")
+    monkeypatch.setenv("DB_USER", "westbot")
+    monkeypatch.setenv("DB_PASSWORD", "s3cret")
+    for name in ("ACTION_ENDPOINT_URL", "REDIS_HOST", "REDIS_PORT"):
+        monkeypatch.setenv(name, "x")
+    assert (
+        retention.tracker_store_url(ROOT / "endpoints.scaled.yml")
+        == "postgresql://westbot:s3cret@db.internal:5433/rasa"
+    )
+    assert retention.tracker_store_url(ROOT / "endpoints.yml") == "sqlite:///var/trackers.db"
+
+
+def test_retention_deletes_old_events_through_a_tracker_store_url(tmp_path):
+    from knowledge import retention
+
+    db = tmp_path / "trackers.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)")
+        connection.executemany(
+            "INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
+            [("old", time.time() - 100 * 86400), ("new", time.time())],
+        )
+    removed = retention.forget(tmp_path / "none.db", tmp_path / "questions.db", 90, tracker_store=f"sqlite:///{db}")
+    assert removed["conversation events"] == 1
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT sender_id FROM events").fetchall() == [("new",)]

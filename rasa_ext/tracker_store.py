@@ -15,7 +15,7 @@ that was about 40% of the Rasa process's time. This store keeps the same table a
 - on SQLite, uses write-ahead logging with `synchronous=NORMAL`: a commit no longer waits for the disk, a crash of
   the process loses nothing, and a power cut can lose at most the last moments of conversations.
 
-Use it with `type: bot.tracker_store.CachedSQLTrackerStore` in endpoints.yml; the other settings are Rasa's
+Use it with `type: rasa_ext.tracker_store.CachedSQLTrackerStore` in endpoints.yml; the other settings are Rasa's
 (`dialect`, `db`, `url`, `port`, `username`, `password`), plus `cache_size` (default 1000 conversations).
 """
 

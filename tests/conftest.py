@@ -91,3 +91,17 @@ def pytest_sessionfinish(session, exitstatus):
             for nodeid in _skipped_for_tools:
                 reporter.write_line(f"  {nodeid}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def action_resources(built_kb, tmp_path, monkeypatch):
+    """The action server's resources (actions/resources.py) opened on the test knowledge base and a private log."""
+    from actions import resources
+
+    monkeypatch.setenv("WESTBOT_KB", str(built_kb))
+    monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
+    resources.knowledge_base.cache_clear()
+    resources.question_log.cache_clear()
+    yield resources
+    resources.knowledge_base.cache_clear()
+    resources.question_log.cache_clear()

@@ -13,14 +13,8 @@ from actions.plan import ActionAnswerFromPlan
 
 
 @pytest.fixture(autouse=True)
-def use_test_kb(built_kb, tmp_path, monkeypatch):
-    monkeypatch.setenv("WESTBOT_KB", str(built_kb))
-    monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
-    resources.knowledge_base.cache_clear()
-    resources.question_log.cache_clear()
+def _actions_on_the_test_kb(action_resources):
     yield
-    resources.knowledge_base.cache_clear()
-    resources.question_log.cache_clear()
 
 
 def make_tracker(text, intent="ask_plan", confidence=0.9, entities=(), slots=None, events=None):

@@ -6,19 +6,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import follow, resources
+from actions import follow
 from actions.plan import ActionAnswerFromPlan
 
 
 @pytest.fixture(autouse=True)
-def use_test_kb(built_kb, tmp_path, monkeypatch):
-    monkeypatch.setenv("WESTBOT_KB", str(built_kb))
-    monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
-    resources.knowledge_base.cache_clear()
-    resources.question_log.cache_clear()
+def _actions_on_the_test_kb(action_resources):
     yield
-    resources.knowledge_base.cache_clear()
-    resources.question_log.cache_clear()
 
 
 def tracker(text, intent, sender="telegram-1001", entities=(), slots=None):

@@ -160,7 +160,9 @@ def features(
     asked = lexicon.asks_for(query.text)
     question = {f"asks_{kind}": float(kind in asked) for kind in ASK_KINDS}
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
-    question["other_year"] = float(lexicon.other_years(query.text, known_years))
+    question["other_year"] = float(
+        lexicon.other_years(query.text, known_years) or lexicon.other_plan_year(query.text, set(plan_years or {2020}))
+    )
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)

@@ -116,6 +116,14 @@ class ActionRecordFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         latest = tracker.latest_message or {}
+        if pressed_passage(latest) is None and asks_about_the_plan(latest.get("text") or ""):
+            # Typed words the NLU took for a verdict (楼下垃圾老是没人扫，环卫归谁管: 没人… reads like 没用) but
+            # that name things of the plan: a question, answered as one.
+            from .plan import ActionAnswerFromPlan
+
+            question = tracker.copy()
+            question.latest_message = {**latest, "intent": _question_intent(latest)}
+            return await ActionAnswerFromPlan().run(dispatcher, question, domain)
         helpful = (latest.get("intent") or {}).get("name") == "feedback_helpful"
         passage = pressed_passage(latest) or tracker.get_slot("last_passage")
         if passage is None:
@@ -136,6 +144,28 @@ class ActionRecordFeedback(Action):
                 text=f"抱歉没帮上忙，工作人员会看到您的反馈。您也可以咨询{replies.contact_text(contacts)}。"
             )
         return []
+
+
+# A typed message naming this many words of the plan is a question, whatever else it says.
+PLAN_WORDS_OF_A_QUESTION = 2
+
+
+def asks_about_the_plan(text: str) -> bool:
+    """True when typed text names at least two words (of two characters or more) that the plan has."""
+    kb = knowledge_base()
+    query = kb.analyze(text)
+    named = [g for g in query.groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)]
+    return len(named) >= PLAN_WORDS_OF_A_QUESTION
+
+
+def _question_intent(message: dict[str, Any]) -> dict[str, Any]:
+    """The NLU's best reading of a message as a question about the plan: the highest-ranked topic intent."""
+    from knowledge.policy import TOPIC_INTENTS
+
+    for ranked in message.get("intent_ranking") or []:
+        if ranked.get("name") in TOPIC_INTENTS:
+            return {"name": ranked["name"], "confidence": ranked.get("confidence")}
+    return {"name": "ask_plan", "confidence": 0.0}
 
 
 def pressed_passage(message: dict[str, Any]) -> int | None:

@@ -80,7 +80,16 @@ def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
         started = time.perf_counter()
         found = assess(kb, text, intent, confidence, entities)
         elapsed = time.perf_counter() - started
-        rows.append({"item": item, "found": found, "features": found.features, "intent": intent, "seconds": elapsed})
+        rows.append(
+            {
+                "item": item,
+                "found": found,
+                "features": found.features,
+                "intent": intent,
+                "seconds": elapsed,
+                "text": kb.analyze(text).text,  # as the wording model reads it
+            }
+        )
     return rows
 
 
@@ -144,15 +153,47 @@ def judge(row: dict, model) -> dict:
     return outcome
 
 
+FOLDS = frozenset(range(5))
+
+
+class WordingModels:
+    """Wording models (knowledge/wording.py) fitted on sets of folds, each fitted once."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        self.models: dict[frozenset, object] = {}
+
+    def fitted_on(self, folds: frozenset):
+        from knowledge import wording
+
+        if folds not in self.models:
+            train = [r for r in self.rows if r["item"]["fold"] in folds]
+            self.models[folds] = wording.fit(
+                [r["text"] for r in train], [int(r["item"]["expect"] == "answer") for r in train]
+            )
+        return self.models[folds]
+
+    def out_of_fold(self, rows: list[dict], left_out: frozenset = frozenset()) -> list[dict]:
+        """`rows` with their wording feature from a model that saw neither their fold nor `left_out`: the
+        decision model is then fitted on values like those it meets on questions it has never seen."""
+        out = []
+        for r in rows:
+            model = self.fitted_on(FOLDS - left_out - {r["item"]["fold"]})
+            out.append(r | {"features": r["features"] | {"wording": model.probability(r["text"])}})
+        return out
+
+
 def cross_validate(rows: list[dict]) -> list[dict]:
-    """Each row judged by a model fitted on the other folds."""
+    """Each row judged by models fitted on the other folds (the decision model and the wording model it uses)."""
     judged = [None] * len(rows)
+    wordings = WordingModels(rows)
     for k in range(5):
-        train = [r for r in rows if r["item"]["fold"] != k]
+        train = wordings.out_of_fold([r for r in rows if r["item"]["fold"] != k], left_out=frozenset({k}))
         model = fit(train)
         for i, r in enumerate(rows):
             if r["item"]["fold"] == k:
-                judged[i] = judge(r, model) | {"model_sure": model.sure, "model_fairly_sure": model.fairly_sure}
+                (scored,) = wordings.out_of_fold([r])
+                judged[i] = judge(scored, model) | {"model_sure": model.sure, "model_fairly_sure": model.fairly_sure}
     return judged
 
 
@@ -412,9 +453,17 @@ def main() -> None:
             f"declined {d['declined']:.3f}"
         )
         if args.fit:
-            from knowledge import policy
+            from knowledge import policy, wording
 
-            model = fit(rows)
+            wordings = WordingModels(rows)
+            shipped_wording = wordings.fitted_on(FOLDS)
+            wording.MODEL_PATH.write_text(
+                shipped_wording.to_json(
+                    fitted_on=f"benchmarks/data/question_bank.yml, all {len(bank)} questions, {report['date']}"
+                ),
+                encoding="utf-8",
+            )
+            model = fit(wordings.out_of_fold(rows))
             policy.MODEL_PATH.write_text(
                 model.to_json(
                     fitted_on=f"benchmarks/data/question_bank.yml, all {len(bank)} questions, {report['date']}",

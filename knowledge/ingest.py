@@ -267,7 +267,9 @@ def import_document(
     if existing:
         return existing[0], False
     matcher = catalog.EntityMatcher(load_entities(db))
+    # The words the search's jieba dictionary will hold (dictionary.py): the index is cut as questions are.
     segment.add_words(e for entity in matcher.entities for e in entity.surfaces)
+    segment.add_words(w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1)
     rows = [{"seq": seq, **passage_row(p, matcher)} for seq, p in enumerate(doc.passages, start=1)]
     with store.write_transaction(db):
         existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()

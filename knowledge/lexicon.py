@@ -110,6 +110,16 @@ def other_years(text: str, known_years: set[int]) -> bool:
     return any(y not in known_years for y in years_in(text))
 
 
+# 2021年工作计划, 2019年的规划: a question about the plan of a year.
+_PLAN_OF_YEAR = re.compile(r"((?:19|20)\d\d)年[^,.?!，。？！]{0,6}(?:计划|规划)")
+
+
+def other_plan_year(text: str, plan_years: set[int]) -> bool:
+    """True when `text` asks about the plan of a year no plan in the knowledge base is for, whatever a passage
+    says of that year (the 2020 plan mentions preparing 2021's elections: that is not 2021's plan)."""
+    return any(int(y) not in plan_years for y in _PLAN_OF_YEAR.findall(text))
+
+
 @functools.lru_cache(maxsize=1)
 def other_places() -> tuple[str, ...]:
     """Places outside West District that residents ask about: data/places.txt."""

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import lexicon
+from . import lexicon, wording
 from .settings import DATA_DIR
 
 # ---------------------------------------------------------------- scoring (search.py)
@@ -144,6 +144,7 @@ FEATURE_NAMES = (
     "asks_detail",
     "other_year",
     "other_place",
+    "wording",
 )
 # Terms (content and filler); a resident who writes this many usually says who they are before they ask.
 LONG_QUESTION = 8
@@ -159,9 +160,12 @@ def features(
     asked = lexicon.asks_for(query.text)
     question = {f"asks_{kind}": float(kind in asked) for kind in ASK_KINDS}
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
-    question["other_year"] = float(lexicon.other_years(query.text, known_years))
+    question["other_year"] = float(
+        lexicon.other_years(query.text, known_years) or lexicon.other_plan_year(query.text, set(plan_years or {2020}))
+    )
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
+    question["wording"] = wording_probability(query.text)
     if not hits:
         return (
             {name: 0.0 for name in FEATURE_NAMES}
@@ -201,6 +205,15 @@ def features(
         "focus_coverage": best.focus_coverage if query.focus else best.coverage,
         **question,
     }
+
+
+def wording_probability(text: str) -> float:
+    """How much the question is worded like one the plan answers (wording.py); 0.5 with no fitted model."""
+    try:
+        model = wording.default_model()
+    except FileNotFoundError:
+        return 0.5
+    return model.probability(text)
 
 
 def _heading(hit) -> str:

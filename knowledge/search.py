@@ -510,6 +510,10 @@ class KnowledgeBase:
         )
         return {rowid: score for rowid, score in rows}
 
+    def in_plan(self, alternatives: tuple[str, ...]) -> bool:
+        """True when a passage in use today has any of these words."""
+        return self.snapshot().df(alternatives) > 0
+
     def plan_years(self) -> set[int]:
         """The years the knowledge base's documents are about."""
         return {p["year"] for p in self.snapshot().passages if p["year"]}

@@ -252,3 +252,25 @@ async def test_feedback_counts_for_the_answer_pressed_once(tmp_path):
     assert "已经评价过" in dispatcher.messages[0]["text"]
     rows = list(sqlite_utils.Database(tmp_path / "questions.db")["feedback"].rows)
     assert [(r["passage_id"], r["helpful"], r["question"]) for r in rows] == [(11, 0, "老人在哪里吃饭")]
+
+
+@pytest.mark.parametrize("typed", ["没用", "这个回答没什么用", "不对，答非所问"])
+async def test_a_typed_verdict_is_taken_as_feedback(typed):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(typed, intent="feedback_not_helpful", slots={"last_passage": None})
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert not sources(dispatcher.messages)
+    assert "请先问一个问题" in dispatcher.messages[0]["text"]
+
+
+async def test_a_question_the_nlu_took_for_feedback_is_answered_from_the_plan():
+    question, expected = "楼下垃圾老是没人扫，环卫归谁管", "环卫"
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(question, intent="feedback_not_helpful", slots={"last_passage": None})
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "feedback_not_helpful", "confidence": 0.5},
+        {"name": "ask_elderly", "confidence": 0.3},
+    ]
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert sources(dispatcher.messages)
+    assert expected in text_of(dispatcher.messages)

@@ -77,6 +77,10 @@ def test_context_before_the_question_counts_less(kb):
         ("工疗站电话", "contact"),
         ("行政服务中心地址在哪里", "place"),
         ("中山一中校长是谁", "who"),
+        ("家庭医生签约要交钱吗", "price"),
+        ("招聘会在哪个地方举办", "place"),
+        ("金沙路施工期间点样绕路", "place"),
+        ("一中录取分数线几多", "detail"),
     ],
 )
 def test_what_kind_of_fact_a_question_asks_for(question, kind):
@@ -90,3 +94,25 @@ def test_a_plain_need_asks_for_none_of_those():
 def test_a_year_no_plan_or_passage_names_is_noticed():
     assert lexicon.other_years("2019年西区生产总值", {2020})
     assert not lexicon.other_years("2021年社区换届", {2020, 2021})
+
+
+def test_the_plan_of_another_year_is_another_year_whatever_a_passage_mentions():
+    assert lexicon.other_plan_year("西区2021年工作计划有什么", {2020})
+    assert lexicon.other_plan_year("2019年的规划", {2020})
+    assert not lexicon.other_plan_year("2020年计划里有什么", {2020})
+    assert not lexicon.other_plan_year("提前谋划2021年社区换届工作", {2020})
+
+
+@pytest.mark.parametrize(
+    "question, plan_word",
+    [
+        ("阿嫲冇人煮饭点算", "助餐"),
+        ("水泥路改沥青", "白改黑"),
+        ("街道垃圾冇人扫", "环卫保洁"),
+        ("我今年48岁找不到工", "4050"),
+        ("戒毒出来的人能找到工作吗", "戒毒康复人员"),
+        ("西区有啲路又窄又塞，会唔会扩阔", "瓶颈路"),
+    ],
+)
+def test_everyday_words_reach_the_plan_word(kb, question, plan_word):
+    assert plan_word in kb.search(question, limit=1)[0].passage["text"]

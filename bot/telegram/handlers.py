@@ -69,7 +69,7 @@ def telegram_id(update: Update) -> str:
 
 
 def raw_sender_id(update: Update) -> str:
-    """The sender id the relay gave Rasa before it used pseudonyms, for /forget_me on conversations kept since."""
+    """The sender id the relay gave Rasa before it used pseudonyms: /forget_me deletes what was kept under it too."""
     return (
         f"telegram-{update.effective_user.id}" if update.effective_user else f"telegram-chat-{update.effective_chat.id}"
     )

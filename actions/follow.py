@@ -1,7 +1,7 @@
 """Following a road, programme, group or topic: the offer under an answer, and the follow / unfollow /
 following / forget-me requests.
 
-Only a channel that can reach the resident later can follow (Telegram: the sender is `telegram-<id>`); the web
+Only a channel that can reach the resident later can follow (Telegram: the sender is `telegram-<pseudonym>`); the web
 page has no way back to the resident, so it is told so and offered nothing. The Telegram relay stores the
 follow (bot/telegram/follow.py) from the `custom` part of the reply and confirms it, spoken in elder mode.
 """

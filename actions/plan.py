@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge import policy
+from knowledge import policy, privacy
 from knowledge.search import Hit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
@@ -51,6 +51,7 @@ class ActionAnswerFromPlan(Action):
         return "action_answer_from_plan"
 
     def __init__(self) -> None:
+        privacy.mask_logs()  # the action server starts here: no log line of it shows a resident's numbers
         knowledge_base()  # load jieba and the knowledge base when the server starts, not on the first question
 
     async def run(

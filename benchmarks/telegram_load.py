@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bot.telegram.render import render  # noqa: E402
 from devtools.botapi_standin import BotApiStandIn  # noqa: E402
 from devtools.servers import Servers, free_port, wait_for  # noqa: E402
+from knowledge.questions import QuestionLog  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
 CONVERSATIONS = [
@@ -205,7 +206,10 @@ async def run(args, servers: Servers, work: Path) -> dict:
     await slow_api.start()
     slow_arrivals = Arrivals(slow_api)
     slow_chat = 9_000_000
-    stub, stub_url = await stub_rasa(f"telegram-{slow_chat}", args.slow)
+    # The relay sends Rasa a keyed pseudonym of the resident (bot/telegram/handlers.py sender_id), keyed by the
+    # pseudonym.key beside its question log.
+    slow_sender = "telegram-" + QuestionLog(work / "questions-stub.db").pseudonym(f"user:{slow_chat}")
+    stub, stub_url = await stub_rasa(slow_sender, args.slow)
     slow_relay = start_relay(slow_api, stub_url, work, "stub")
     try:
         await relay_ready(api, relay)

@@ -42,6 +42,7 @@ def read_token(token_file: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    privacy.mask_logs()  # Rasa's error and debug lines quote what residents typed
     rest, token_file = rasa_arguments(sys.argv[1:] if argv is None else argv)
     token = read_token(token_file)
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_BODY_BYTES))

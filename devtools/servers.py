@@ -156,11 +156,12 @@ class Servers:
 
 
 @contextmanager
-def running_bot(kb_path: Path, workdir: Path):
-    """Rasa and the action server on free ports, answering from a private copy of `kb_path`."""
+def running_bot(kb_path: Path, workdir: Path, env: dict | None = None):
+    """Rasa and the action server on free ports, answering from a private copy of `kb_path` (`env`: more
+    environment variables for both)."""
     assert MODEL.exists(), "no trained model: run `make train` (make test does)"
     shutil.copy(kb_path, workdir / "knowledge.db")  # the test's staff edits stay in the test
-    servers = Servers(workdir, workdir / "knowledge.db")
+    servers = Servers(workdir, workdir / "knowledge.db", env=env)
     try:
         servers.start_actions()
         servers.start_rasa()

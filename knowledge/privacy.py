@@ -6,6 +6,10 @@ masked like 0139…. Pseudonyms are an HMAC of the sender id with a secret kept 
 reversed by trying every `telegram-<id>`.
 
 Files holding private data are made 0600 and their folder 0700 (`private_file`, `private_dir`).
+
+Logs: `mask_logs()` masks the same forms in every log record the process makes (its message with its arguments,
+its traceback), whatever logger or handler, so an error or debug line of Rasa, the action server, the Telegram
+relay or the web server never shows a resident's numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -118,6 +123,40 @@ def mask_in(value, key: str | None = None):
     if isinstance(value, list):
         return [mask_in(v) for v in value]
     return value
+
+
+# ---------------------------------------------------------------- log records
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """`record` with personal data masked in its message (formatted with its arguments: the arguments are
+    merged into the message when masking changed it), its traceback and its stack."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format: logging reports it itself when the record is emitted
+        return record
+    masked = mask_personal_data(message)
+    if masked != message:
+        record.msg, record.args = masked, ()
+    if record.exc_info and not record.exc_text:
+        record.exc_text = mask_personal_data(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = mask_personal_data(record.stack_info)
+    return record
+
+
+def mask_logs() -> None:
+    """Mask personal data in every log record of this process from now on (a log record factory: it covers every
+    logger and handler, including those configured later, as Rasa and Sanic do). Calling it again does nothing."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "masks_personal_data", False):
+        return
+
+    def masked_record(*args, **kwargs) -> logging.LogRecord:
+        return mask_record(make_record(*args, **kwargs))
+
+    masked_record.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masked_record)
 
 
 # ---------------------------------------------------------------- pseudonyms and private files

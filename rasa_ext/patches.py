@@ -20,11 +20,16 @@ session, so a session of 400 answers began the next one with 470 slot events, an
 one before it: a resident's history grew back with every visit. Here each slot is carried over once, with the value
 (and metadata) it was last set to: the same slots and values after the session start, in a handful of events.
 
-`action_server_wait`: when the action server cannot be reached at all (connection refused: it is restarting), Rasa
-gave up at once and the resident got no answer. Here the call is sent again, with a growing pause, for up to
-`ACTION_SERVER_WAIT_SECONDS`; the action server never saw the failed attempts, so nothing runs twice. Any other
-failure (a timeout, an error reply) is Rasa's, unchanged. Its gain is in the soak (benchmarks/soak.py): answers
-lost while the action server restarts.
+`action_server_wait`: when the action server restarts, Rasa's call to it failed at once and the resident got
+no answer (HTTP 200 with no message). Three failures happen then: the connection is refused (the server is down);
+it is reset before the request is written (it was queued for a listening socket that closed: "Cannot write to
+closing transport"); or it is closed before any reply (a server killed in the middle). Here each of them is sent
+again, with a growing pause, for up to `ACTION_SERVER_WAIT_SECONDS`. In the first two the action server never read
+the request, so nothing runs twice. On SIGTERM the action server (Sanic) finishes every request it has read
+before it exits (tests/test_end_to_end.py), so the third is left to a crash or `kill -9`: then an action may have
+run in part, and sending it again may log that question or that feedback twice, which is better than a resident
+left with no answer. Any other failure (a timeout, an error reply, a reply cut half-way) is Rasa's, unchanged. Its
+gain is in the soak (benchmarks/soak.py): answers lost while the action server restarts.
 """
 
 from __future__ import annotations
@@ -89,17 +94,26 @@ def _carried_slots(tracker: Any) -> list:
     return [SlotSet(key=e.key, value=e.value, metadata=e.metadata) for e in latest.values()]
 
 
+def _no_reply_from_the_server(error: Exception) -> bool:
+    """Refused, reset or closed before any reply came: what a restarting action server does. Not a timeout (the
+    server is busy, not gone), an error reply or a reply cut half-way: those are Rasa's to handle."""
+    if isinstance(error, aiohttp.ServerTimeoutError):
+        return False
+    return isinstance(error, (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError))
+
+
 async def _request_waiting_for_the_server(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
     deadline, pause = time.monotonic() + ACTION_SERVER_WAIT_SECONDS, 0.1
     while True:
         try:
             return await _rasa_request(self, *args, **kwargs)
-        except aiohttp.ClientConnectorError as error:  # nothing reached the server: safe to send again
-            if time.monotonic() + pause > deadline:
+        except aiohttp.ClientError as error:
+            if not _no_reply_from_the_server(error) or time.monotonic() + pause > deadline:
                 raise
             if pause == 0.1:
                 logger.warning(
-                    f"{self.url} cannot be reached ({error}); trying again for up to {ACTION_SERVER_WAIT_SECONDS:g} s"
+                    f"{self.url} did not answer ({type(error).__name__}: {error}); trying again for up to "
+                    f"{ACTION_SERVER_WAIT_SECONDS:g} s"
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 1.0)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -134,6 +139,95 @@ async def test_a_dead_action_server_gets_the_maintenance_reply_and_recovers(bot)
         assert "粤信路" in text(answer)
     finally:
         await client.close()
+
+
+async def residents_writing_while(bot, disrupt, at_once: int = 8) -> tuple[list[str], int]:
+    """`at_once` residents writing without pause while `disrupt()` runs in a thread. Returns what each message got
+    ("ok", "empty": a 200 with no message, or "error") and how many messages were waiting for Rasa when
+    `disrupt()` began."""
+    import httpx
+
+    outcomes: list[str] = []
+    waiting = 0
+    done = asyncio.Event()
+    scripts = [
+        ["金沙路", "老人家去边度食饭？", "找工作"],
+        ["长者模式", "再说一遍", "普通模式"],
+        ["粤信路会改造吗", "好有用"],
+    ]
+
+    async def resident(client, n):
+        nonlocal waiting
+        for round_ in range(1000):
+            for message in scripts[(n + round_) % len(scripts)]:
+                if done.is_set():
+                    return
+                waiting += 1
+                try:
+                    response = await client.post(
+                        f"{bot.url}/webhooks/rest/webhook", json={"sender": f"e2e-restart-{n}", "message": message}
+                    )
+                    outcomes.append("ok" if response.status_code == 200 and response.json() else "empty")
+                except (httpx.HTTPError, ValueError):
+                    outcomes.append("error")
+                finally:
+                    waiting -= 1
+
+    async def disrupting():
+        await asyncio.sleep(1.0)
+        in_flight = waiting
+        await asyncio.to_thread(disrupt)
+        await asyncio.sleep(1.0)
+        done.set()
+        return in_flight
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        *_, in_flight = await asyncio.gather(*(resident(client, n) for n in range(at_once)), disrupting())
+    return outcomes, in_flight
+
+
+@pytest.mark.parametrize("how", ["restart", "kill -9"])
+async def test_no_answer_is_lost_while_the_action_server_restarts_or_is_killed(bot, how):
+    def disrupt():
+        if how == "kill -9":
+            os.killpg(bot.actions.pid, signal.SIGKILL)
+            bot.actions.wait()
+        else:
+            bot.stop_actions()  # SIGTERM, as `make run` and an upgrade stop it
+        bot.start_actions()
+
+    outcomes, in_flight = await residents_writing_while(bot, disrupt)
+    assert in_flight > 0  # residents were waiting for answers when the action server went away
+    assert outcomes.count("ok") > 20 and outcomes.count("ok") == len(outcomes), outcomes
+
+
+def test_the_action_server_answers_a_request_it_was_reading_when_told_to_stop(bot):
+    """SIGTERM: the action server (Sanic) stops listening but finishes every request it has begun to read."""
+    body = json.dumps(
+        {
+            "next_action": "action_about",
+            "sender_id": "e2e-sigterm",
+            "tracker": {"sender_id": "e2e-sigterm", "slots": {}, "latest_message": {}, "events": []},
+            "domain": {},
+            "version": "3.6.2",
+        }
+    ).encode()
+    with socket.create_connection(("127.0.0.1", bot.actions_port), timeout=30) as connection:
+        connection.sendall(
+            b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body[:20]
+        )
+        time.sleep(0.5)
+        os.killpg(bot.actions.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        connection.sendall(body[20:])
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    bot.actions.wait(timeout=30)
+    bot.start_actions()
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert b"responses" in reply
 
 
 def test_rasas_http_api_needs_the_token_but_the_chat_channel_does_not(bot):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -132,16 +133,27 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
             await said(1001, lambda t: "本周六金沙路部分路段停电" in t)
             await said(1003, lambda t: "本周六金沙路部分路段停电" in t)
 
+            # Rasa knew them only by pseudonyms: no Telegram id in the tracker store, yet they were told above
+            stored = b"".join(
+                (rasa.workdir / n).read_bytes()
+                for n in ("trackers.db", "trackers.db-wal")
+                if (rasa.workdir / n).exists()
+            )
+            for user in (1001, 1002, 1003):
+                assert f"telegram-{user}".encode() not in stored and f"user:{user}".encode() not in stored
+            with sqlite3.connect(rasa.workdir / "trackers.db") as trackers:
+                senders = {s for (s,) in trackers.execute("SELECT DISTINCT sender_id FROM events")}
+            residents = {s for s in senders if s.startswith("telegram-")}
+            assert len(residents) == 3 and all(re.fullmatch(r"telegram-[0-9a-f]{16}", s) for s in residents)
+
             # 1001 asks to be forgotten, in words
             api.push_text("删除我的信息", user_id=1001)
             await said(1001, lambda t: t.startswith("已删除"))
+            pseudonym = lambda user: "telegram-" + app.bot_data["questions"].pseudonym(f"user:{user}")  # noqa: E731
             with sqlite3.connect(rasa.workdir / "trackers.db") as trackers:
-                assert (
-                    trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1001'").fetchone()[0] == 0
-                )
-                assert (
-                    trackers.execute("SELECT count(*) FROM events WHERE sender_id = 'telegram-1003'").fetchone()[0] > 0
-                )
+                count = "SELECT count(*) FROM events WHERE sender_id = ?"
+                assert trackers.execute(count, [pseudonym(1001)]).fetchone()[0] == 0
+                assert trackers.execute(count, [pseudonym(1003)]).fetchone()[0] > 0
             db = follows.open_follows(follows_path)
             assert follows.following(db, 1001) == [] and follows.following(db, 1003) == [ROAD]
         finally:

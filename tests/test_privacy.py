@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import sqlite3
 import stat
+import sys
 import threading
 
 import pytest
@@ -173,3 +177,68 @@ def test_private_dir_and_file(tmp_path):
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     path = privacy.private_file(folder / "x.db")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# ---------------------------------------------------------------- log records
+
+ISSUE_MESSAGE = "我电话+86 139-1234-5678，身份证440102199001011234"
+ISSUE_DIGITS = ["139-1234-5678", "13912345678", "1234-5678", "440102199001011234", "19900101"]
+
+
+@pytest.fixture
+def masked_logs():
+    before = logging.getLogRecordFactory()
+    privacy.mask_logs()
+    privacy.mask_logs()  # twice: installed once
+    yield
+    logging.setLogRecordFactory(before)
+
+
+def emitted(logger_name: str, log) -> str:
+    """What a handler of `logger_name` writes when `log(logger)` runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        log(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def failing(text: str):
+    try:
+        raise ValueError(f"could not read {text!r}")
+    except ValueError:
+        return sys.exc_info()
+
+
+@pytest.mark.parametrize(
+    "logger_name, log",
+    [
+        ("rasa.core.processor", lambda log: log.debug("Received user message '%s'", ISSUE_MESSAGE)),
+        ("rasa_sdk.executor", lambda log: log.error(f"action failed for {ISSUE_MESSAGE}")),
+        ("bot.telegram.handlers", lambda log: log.warning("%(text)s", {"text": ISSUE_MESSAGE})),
+        ("bot.web.server", lambda log: log.info("body %r from %s", {"message": ISSUE_MESSAGE}, "127.0.0.1")),
+        ("aiohttp.server", lambda log: log.error("Error handling request", exc_info=failing(ISSUE_MESSAGE))),
+        ("structlog", lambda log: log.debug(json.dumps({"event": "processor.message", "text": ISSUE_MESSAGE}))),
+    ],
+)
+def test_log_records_never_show_personal_numbers(masked_logs, logger_name, log):
+    line = emitted(logger_name, log)
+    assert "139****5678" in line or "139****5678" in line.encode().decode("unicode_escape")
+    for digits in ISSUE_DIGITS:
+        assert digits not in line, (digits, line)
+
+
+def test_log_records_without_personal_numbers_keep_their_arguments(masked_logs):
+    record = logging.getLogger("rasa").makeRecord("rasa", logging.INFO, __file__, 1, "port %d, %s", (5005, "好"), None)
+    assert record.args == (5005, "好") and record.getMessage() == "port 5005, 好"
+
+
+def test_without_the_masking_a_log_line_would_show_them():
+    line = emitted("rasa.core.processor", lambda log: log.debug("Received user message '%s'", ISSUE_MESSAGE))
+    assert "139-1234-5678" in line

@@ -23,7 +23,8 @@ SECRETS = [b"13912345678", b"139-1234-5678", b"1234-5678", b"139 1234", b"199001
 
 @pytest.fixture(scope="module")
 def bot(built_kb, tmp_path_factory):
-    with running_bot(built_kb, tmp_path_factory.mktemp("private")) as servers:
+    # Debug logging: Rasa then logs each message it receives, as an operator chasing a fault would see it.
+    with running_bot(built_kb, tmp_path_factory.mktemp("private"), env={"LOG_LEVEL": "DEBUG"}) as servers:
         yield servers
 
 
@@ -72,6 +73,15 @@ def test_phone_and_id_numbers_are_stored_in_neither_database(bot):
     assert logged
     assert all(t.endswith("我电话139****5678，身份证440102********1234") and "e2e" not in s for s, t in logged)
     assert stat.S_IMODE(os.stat(bot.workdir / "pseudonym.key").st_mode) == 0o600
+
+
+def test_phone_and_id_numbers_are_in_no_log_line_of_rasa_or_the_action_server(bot):
+    bot.say("e2e-private-log", PRIVATE)
+    bot.say("e2e-private-log", "广州塔门票多少钱？" + PRIVATE)
+    logs = (bot.workdir / "rasa.log").read_bytes() + (bot.workdir / "actions.log").read_bytes()
+    assert b"139****5678" in logs  # Rasa's debug log quotes the message, masked
+    for secret in SECRETS:
+        assert secret not in logs, secret
 
 
 def test_the_api_token_is_on_no_command_line(bot):

@@ -179,3 +179,81 @@ def test_an_error_reply_is_not_sent_again():
     with pytest.raises(ClientResponseError):
         asyncio.run(scenario())
     assert calls == [1]
+
+
+REPLY = b'{"events": [], "responses": [{"text": "\\u597d"}]}'
+
+
+async def _raw_server(port, first_connections):
+    """An action server that handles its first connections as `first_connections` says ("drop": closed before
+    reading anything, as a listening socket that closes resets its queue; "crash": the whole request read, then
+    closed with no reply, as a killed server; "hang": read and never answered), and answers the rest. Returns
+    the server and the list of requests it read."""
+    seen: list[bytes] = []
+    plan = list(first_connections)
+
+    async def handle(reader, writer):
+        how = plan.pop(0) if plan else "answer"
+        if how == "drop":
+            writer.transport.abort()
+            return
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+        seen.append(head + await reader.readexactly(length))
+        if how == "crash":
+            writer.transport.abort()
+            return
+        if how == "hang":
+            await asyncio.sleep(5)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(REPLY)
+            + REPLY
+        )
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", port), seen
+
+
+@pytest.mark.parametrize("how", ["drop", "crash"])
+def test_a_call_cut_before_any_reply_is_sent_again(how):
+    """Reset before the request was read (a restart), or closed after it with no reply (a killed server)."""
+
+    async def scenario():
+        port = free_port()
+        server, seen = await _raw_server(port, [how, how])
+        async with server:
+            reply = await EndpointConfig(f"http://127.0.0.1:{port}/webhook").request(json={"next_action": "x"})
+        return reply, seen
+
+    reply, seen = asyncio.run(scenario())
+    assert reply == {"events": [], "responses": [{"text": "好"}]}
+    assert len(seen) == (1 if how == "drop" else 3)  # dropped calls never reached the server; crashed ones did
+
+
+def test_a_call_cut_before_any_reply_fails_as_in_rasa_without_the_patch():
+    patches.remove()
+
+    async def scenario():
+        port = free_port()
+        server, _ = await _raw_server(port, ["crash"])
+        async with server:
+            await EndpointConfig(f"http://127.0.0.1:{port}/webhook").request(json={})
+
+    with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+        asyncio.run(scenario())
+
+
+def test_a_timeout_is_not_sent_again():
+    async def scenario():
+        port = free_port()
+        server, seen = await _raw_server(port, ["hang"])
+        async with server:
+            with pytest.raises(asyncio.TimeoutError):
+                await EndpointConfig(f"http://127.0.0.1:{port}/webhook").request(
+                    json={}, timeout=aiohttp.ClientTimeout(sock_read=0.3)
+                )
+        return seen
+
+    assert len(asyncio.run(scenario())) == 1

@@ -58,6 +58,11 @@ def answer_from(passage_id: int, text: str) -> list[dict]:
     return [{**ANSWER[0], "text": text}, {"recipient_id": "x", "custom": {"source": {"passage_id": passage_id}}}]
 
 
+def sender(app, user_id: int) -> str:
+    """The sender id the relay gives Rasa for a Telegram user: a keyed pseudonym, never the id itself."""
+    return "telegram-" + app.bot_data["questions"].pseudonym(f"user:{user_id}")
+
+
 class ScriptedRasa:
     """Answers like Rasa's REST channel would, from a script; `down` makes it fail like a dead server.
     A sender in `held` waits until its event is set, like a resident whose answer takes long."""
@@ -126,7 +131,8 @@ async def test_commands_are_listed_in_chinese(relay):
 async def test_a_question_is_relayed_with_typing_and_inline_buttons(relay):
     app, api, rasa = relay
     await feed(app, api.push_text("老人家去边度食饭"))
-    assert rasa.received == [("telegram-1001", "老人家去边度食饭")]
+    assert rasa.received == [(sender(app, 1001), "老人家去边度食饭")]
+    assert "1001" not in rasa.received[0][0] and sender(app, 1001) != sender(app, 1002)  # keyed, per resident
     assert api.sent("sendChatAction")[0]["action"] == "typing"
     [message] = api.sent("sendMessage")
     assert "长者助餐配餐" in message["text"] and "来源" in message["text"]
@@ -141,7 +147,7 @@ async def test_a_button_press_is_answered_and_relayed(relay):
     app, api, rasa = relay
     await feed(app, api.push_button("/elder_mode_on"))
     assert api.sent("answerCallbackQuery")
-    assert rasa.received[-1] == ("telegram-1001", "/elder_mode_on")
+    assert rasa.received[-1] == (sender(app, 1001), "/elder_mode_on")
 
 
 async def test_feedback_counts_for_the_answer_it_was_pressed_on_once(relay):
@@ -255,7 +261,7 @@ async def test_a_photo_with_a_question_beside_it(relay):
             }
         ),
     )
-    assert rasa.received == [("telegram-1001", "老人在哪里吃饭")]
+    assert rasa.received == [(sender(app, 1001), "老人在哪里吃饭")]
     answer, note = api.texts()
     assert "长者助餐" in answer and note == handlers.PHOTO_NOTE
 
@@ -382,10 +388,10 @@ def test_a_burst_is_told_once_and_a_new_burst_again():
 async def test_typing_is_renewed_while_rasa_works(relay, monkeypatch):
     app, api, rasa = relay
     monkeypatch.setattr(handlers, "CHAT_ACTION_EVERY", 0.05)
-    rasa.held["telegram-1001"] = asyncio.Event()
+    rasa.held[sender(app, 1001)] = asyncio.Event()
     task = asyncio.create_task(feed(app, api.push_text("金沙路")))
     await api.wait_for(lambda: len(api.sent("sendChatAction")) >= 3, 10)
-    rasa.held["telegram-1001"].set()
+    rasa.held[sender(app, 1001)].set()
     await task
     count = len(api.sent("sendChatAction"))
     await asyncio.sleep(0.2)
@@ -396,7 +402,7 @@ async def test_a_slow_answer_holds_no_other_resident_and_keeps_its_own_order(rel
     """The real update fetcher (long polling on the stand-in): one resident waits on Rasa, others are answered
     meanwhile; that resident's second question is answered after the first."""
     app, api, rasa = relay
-    rasa.held["telegram-2001"] = asyncio.Event()
+    rasa.held[sender(app, 2001)] = asyncio.Event()
     await app.start()
     await app.updater.start_polling(poll_interval=0.01, timeout=1)
     try:
@@ -405,12 +411,12 @@ async def test_a_slow_answer_holds_no_other_resident_and_keeps_its_own_order(rel
         for user in range(3001, 3011):
             api.push_text("问", user_id=user)
         await api.wait_for(lambda: all(api.texts(u) for u in range(3001, 3011)), 20)
-        assert api.texts(2001) == [] and rasa.received.count(("telegram-2001", "问二")) == 0
-        rasa.held["telegram-2001"].set()
+        assert api.texts(2001) == [] and rasa.received.count((sender(app, 2001), "问二")) == 0
+        rasa.held[sender(app, 2001)].set()
         await api.wait_for(lambda: len(api.texts(2001)) == 2, 20)
         assert [t.rsplit("：", 1)[-1] for t in api.texts(2001)] == ["问一", "问二"]
     finally:
-        rasa.held["telegram-2001"].set()  # so stopping never waits on a held answer
+        rasa.held[sender(app, 2001)].set()  # so stopping never waits on a held answer
         await app.updater.stop()
         await app.stop()
 

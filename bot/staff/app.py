@@ -30,7 +30,7 @@ from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from bot.settings import ConsoleSettings, get_console_settings
-from knowledge import accounts, segment, store
+from knowledge import accounts, privacy, segment, store
 from knowledge.search import KnowledgeBase
 from knowledge.settings import Settings, get_settings
 
@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--host", default=console_settings.host)
     parser.add_argument("--port", type=int, default=console_settings.port)
     args = parser.parse_args()
+    privacy.mask_logs()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
     print(f"Staff console: http://{args.host}:{args.port}/ (accounts: kb staff add NAME --role editor)", flush=True)
     web.run_app(build_app(console_settings=console_settings), host=args.host, port=args.port, print=None)

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.rasa_client import RasaClient
 from bot.ratelimit import RateLimiter
 from bot.settings import ChannelSettings, get_channel_settings
+from knowledge import privacy
 from knowledge.questions import QuestionLog
 from knowledge.settings import get_settings
 
@@ -88,6 +89,7 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
 
 
 def main() -> None:
+    privacy.mask_logs()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = get_channel_settings()

@@ -209,15 +209,18 @@ async def on_forget_me_command(update: Update, context: ContextTypes.DEFAULT_TYP
 
 async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Everything stored about this resident: follows, queued messages, the conversation, the question log."""
-    from .handlers import sender_id
+    from .handlers import question_log, raw_sender_id, sender_id
 
     chat_id = update.effective_chat.id
-    sender = sender_id(update)
+    # The pseudonymous sender, and the raw one conversations were kept under before the relay used pseudonyms.
+    senders = [sender_id(update, context), raw_sender_id(update)]
     removed = await in_store(context, follows.forget_chat, chat_id)
     settings = get_settings()
-    events = await asyncio.to_thread(forget_conversation, settings.trackers_path, sender)
-    log: QuestionLog = context.bot_data.get("questions") or QuestionLog(settings.questions_path)
-    questions = await asyncio.to_thread(forget_questions, log, sender)
+    log = question_log(context)
+    events = questions = 0
+    for sender in senders:
+        events += await asyncio.to_thread(forget_conversation, settings.trackers_path, sender)
+        questions += await asyncio.to_thread(forget_questions, log, sender)
     context.bot_data.get("elder_chats", set()).discard(chat_id)
     context.bot_data.setdefault("follow_offers", {}).pop(chat_id, None)
     await say(

@@ -15,6 +15,8 @@ from telegram.ext import ContextTypes
 from bot.rasa_client import MAINTENANCE, RasaUnavailable
 from bot.ratelimit import Verdict
 from bot.voice import VoiceUnavailable, duration_seconds, synthesize_async
+from knowledge.questions import QuestionLog
+from knowledge.settings import get_settings
 
 from . import follow
 from .render import is_feedback, render
@@ -53,10 +55,32 @@ CHAT_ACTION_EVERY = 4.0  # Telegram shows "typing…" for about 5 s; renew it be
 REMEMBERED = 10_000  # voice file ids and pressed feedback buttons kept in memory
 
 
-def sender_id(update: Update) -> str:
+def sender_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Rasa's sender id for this resident: `telegram-` and a keyed pseudonym of the Telegram user (or chat) id,
+    an HMAC with the secret in var/pseudonym.key, so no Telegram id reaches Rasa or its tracker store. Stable: the
+    same resident keeps one conversation. The actions see only that it is Telegram (it can follow); the relay keeps
+    the chat id itself for following (bot/telegram/follow.py)."""
+    return "telegram-" + question_log(context).pseudonym(telegram_id(update))
+
+
+def telegram_id(update: Update) -> str:
+    """Who wrote, as Telegram knows them (never stored: only its pseudonym is)."""
+    return f"user:{update.effective_user.id}" if update.effective_user else f"chat:{update.effective_chat.id}"
+
+
+def raw_sender_id(update: Update) -> str:
+    """The sender id the relay gave Rasa before it used pseudonyms: /forget_me deletes what was kept under it too."""
     return (
         f"telegram-{update.effective_user.id}" if update.effective_user else f"telegram-chat-{update.effective_chat.id}"
     )
+
+
+def question_log(context: ContextTypes.DEFAULT_TYPE) -> QuestionLog:
+    """The question log, whose secret (var/pseudonym.key, 0600) keys every pseudonym."""
+    log = context.bot_data.get("questions")
+    if log is None:
+        log = context.bot_data["questions"] = QuestionLog(get_settings().questions_path)
+    return log
 
 
 def worth_retrying(error: Exception) -> bool:
@@ -154,7 +178,7 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
         return
     async with showing(context, chat.id, ChatAction.TYPING):
         try:
-            messages = await data["rasa"].send(sender_id(update), text)
+            messages = await data["rasa"].send(sender_id(update, context), text)
         except RasaUnavailable:
             messages = None
     if messages is None:

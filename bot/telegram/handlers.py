@@ -50,6 +50,7 @@ SEND_ATTEMPTS = 4
 RETRY_DELAY = 1.0  # seconds before the first retry of a network error; doubled each time
 MAX_FLOOD_WAIT = 60.0  # a longer flood wait is not waited out: the resident gets the apology instead
 CHAT_ACTION_EVERY = 4.0  # Telegram shows "typing…" for about 5 s; renew it before it lapses
+TYPING_AFTER = 1.0  # "typing…" only for an answer that takes longer than this
 REMEMBERED = 10_000  # voice file ids and pressed feedback buttons kept in memory
 
 
@@ -107,23 +108,22 @@ async def apologise(context: ContextTypes.DEFAULT_TYPE, chat_id: int, error: Tel
 
 
 @asynccontextmanager
-async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str):
+async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str, after: float = 0.0):
     """Keep a chat action ("typing…", "recording voice…") on screen while the body runs, renewed every 4 s.
 
-    The first one goes out alongside the body's work, not before it; a send in flight is let finish (never
+    The first one goes out `after` seconds into the body's work (an answer quicker than that needs no dots, and
+    under load every saved Bot API call counts), not before it; a send in flight is let finish (never
     cancelled halfway), so no stray "typing…" can arrive after the answer."""
     done = asyncio.Event()
 
     async def keep_showing():
-        while not done.is_set():
+        wait = after
+        while not (wait and await _waited(done, wait)):
             try:
                 await context.bot.send_chat_action(chat_id, action)
             except TelegramError:
                 pass  # the dots are a courtesy; the answer matters
-            try:
-                await asyncio.wait_for(done.wait(), CHAT_ACTION_EVERY)
-            except asyncio.TimeoutError:
-                pass
+            wait = CHAT_ACTION_EVERY
 
     task = asyncio.create_task(keep_showing())
     try:
@@ -131,6 +131,15 @@ async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str)
     finally:
         done.set()
         await task
+
+
+async def _waited(done: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`; True when `done` was set meanwhile."""
+    try:
+        await asyncio.wait_for(done.wait(), seconds)
+    except asyncio.TimeoutError:
+        return done.is_set()
+    return True
 
 
 def remembered(context: ContextTypes.DEFAULT_TYPE, name: str) -> OrderedDict:
@@ -152,7 +161,7 @@ async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -
     if len(text) > limit:
         await say(context, chat.id, TOO_LONG.format(limit=limit))
         return
-    async with showing(context, chat.id, ChatAction.TYPING):
+    async with showing(context, chat.id, ChatAction.TYPING, after=TYPING_AFTER):
         try:
             messages = await data["rasa"].send(sender_id(update), text)
         except RasaUnavailable:

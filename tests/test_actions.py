@@ -252,3 +252,17 @@ async def test_feedback_counts_for_the_answer_pressed_once(tmp_path):
     assert "已经评价过" in dispatcher.messages[0]["text"]
     rows = list(sqlite_utils.Database(tmp_path / "questions.db")["feedback"].rows)
     assert [(r["passage_id"], r["helpful"], r["question"]) for r in rows] == [(11, 0, "老人在哪里吃饭")]
+
+
+def test_feedback_after_a_passage_button_records_the_passages_heading():
+    button = '/ask_plan{"passage_id":"87"}'
+    source = {"passage_id": 87, "heading": "加强长者助餐配餐服务", "section": "五、民生"}
+    events = _answer_events("老人在哪里吃饭", 11) + [
+        {"event": "user", "text": button, "parse_data": {"intent": {"name": "ask_plan"}}},
+        {"event": "bot", "text": "答案", "data": {"custom": {"source": source}}},
+        {"event": "user", "text": '/feedback_helpful{"passage_id":87}'},
+    ]
+    assert conversation.question_answered_by(events, 87) == "按钮：加强长者助餐配餐服务"
+    assert conversation.question_answered_by(events, 11) == "老人在哪里吃饭"  # typed questions stay as typed
+    no_heading = [*events[:3], {"event": "bot", "data": {"custom": {"source": {**source, "heading": ""}}}}]
+    assert conversation.question_answered_by(no_heading, 87) == "按钮：五、民生"

@@ -170,6 +170,26 @@ async def test_feedback_counts_for_the_answer_it_was_pressed_on_once(relay):
     assert len([t for _, t in rasa.received if "feedback" in t]) == 1
 
 
+async def test_feedback_while_rasa_is_down_is_not_shown_as_counted_and_can_be_pressed_again(relay):
+    app, api, rasa = relay
+    rasa.reply = answer_from(11, "第一条回答")
+    await feed(app, api.push_text("老人吃饭"))
+    [answer] = api.sent("sendMessage")
+    helpful = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    rasa.down = True
+    await feed(app, api.push_button(helpful, under=answer))
+    assert [a.get("text") for a in api.sent("answerCallbackQuery")] == [handlers.FEEDBACK_NOT_RECORDED_SHORT]
+    assert api.texts()[-1] == handlers.FEEDBACK_NOT_RECORDED
+    assert api.sent("editMessageReplyMarkup") == []  # the 👍/👎 stay, to press again
+
+    rasa.down = False
+    await feed(app, api.push_button(helpful, under=answer))
+    assert [t for _, t in rasa.received if "feedback" in t] == [helpful, helpful]  # the first found Rasa down
+    assert api.sent("answerCallbackQuery")[-1].get("text") == handlers.THANKS
+    [edit] = api.sent("editMessageReplyMarkup")
+    assert edit["reply_markup"]["inline_keyboard"][0][0]["text"] == "✓ 您选了：👍 有用"
+
+
 @pytest.mark.needs("espeak-ng")
 async def test_elder_answers_get_a_big_keyboard_and_a_voice(relay):
     app, api, rasa = relay

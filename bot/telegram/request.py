@@ -37,8 +37,13 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
+            # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as they were with httpx (where Telegram is reached
+            # through a proxy).
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}, skip_auto_headers=("Accept-Encoding",)
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                skip_auto_headers=("Accept-Encoding",),
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

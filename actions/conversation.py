@@ -169,7 +169,7 @@ def question_answered_by(events: list[dict[str, Any]], passage: int) -> str:
     for event in events:
         if event.get("event") == "user":
             text = event.get("text") or ""
-            question = PASSAGE_BUTTON if text.startswith("/ask_plan") else "" if text.startswith("/") else text
+            question = PASSAGE_BUTTON if text.startswith("/ask_plan{") else "" if text.startswith("/") else text
         elif event.get("event") == "bot" and _answered_passage(event) == passage and question:
             found = question
             if question == PASSAGE_BUTTON:

@@ -168,6 +168,9 @@ def _question_intent(message: dict[str, Any]) -> dict[str, Any]:
     return {"name": "ask_plan", "confidence": 0.0}
 
 
+PASSAGE_BUTTON = "\0passage button"  # question_answered_by: the answer was asked for with a passage button
+
+
 def pressed_passage(message: dict[str, Any]) -> int | None:
     """The passage a 👍/👎 press names (the `passage_id` entity of its payload), if it names one."""
     for entity in message.get("entities") or []:
@@ -179,20 +182,29 @@ def pressed_passage(message: dict[str, Any]) -> int | None:
     return None
 
 
+def _answered_source(event: dict[str, Any]) -> dict[str, Any]:
+    return ((event.get("data") or {}).get("custom") or {}).get("source") or {}
+
+
 def _answered_passage(event: dict[str, Any]) -> int | None:
-    source = ((event.get("data") or {}).get("custom") or {}).get("source") or {}
-    return source.get("passage_id")
+    return _answered_source(event).get("passage_id")
 
 
 def question_answered_by(events: list[dict[str, Any]], passage: int) -> str:
-    """The resident's words that the latest answer from `passage` replied to ("" if none is in the tracker)."""
+    """What the resident asked that the latest answer from `passage` replied to ("" if none is in the tracker).
+
+    A typed question is kept as typed. A passage button (`/ask_plan{"passage_id":"87"}`) is not a question in
+    words: the resident chose the passage by its heading, so the heading is what they asked for."""
     question, found = "", ""
     for event in events:
         if event.get("event") == "user":
             text = event.get("text") or ""
-            question = "" if text.startswith("/") else text  # a button's payload is not a question
+            question = PASSAGE_BUTTON if text.startswith("/ask_plan{") else "" if text.startswith("/") else text
         elif event.get("event") == "bot" and _answered_passage(event) == passage and question:
             found = question
+            if question == PASSAGE_BUTTON:
+                source = _answered_source(event)
+                found = "按钮：" + (source.get("heading") or source.get("section") or source.get("document") or "")
     return found
 
 

@@ -16,7 +16,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import policy, privacy
-from knowledge.search import Hit
+from knowledge.search import Hit, term_credit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
 from . import elder, follow, replies
@@ -204,6 +204,16 @@ def compose(
     return reply, buttons, custom
 
 
+def _has_own_words(kb, text: str, found: Assessment) -> bool:
+    """True when the passage found with the conversation's subject also has a word the question says itself:
+    after 金沙路, 几时开工 is about 金沙路's works, 今天会下雨吗 is not about 金沙路 at all."""
+    if not found.hits:
+        return False
+    passage = found.hits[0].passage["match_text"]
+    own = [g for g in kb.analyze(text).groups if g.is_content]
+    return not own or any(term_credit(g, passage)[0] > 0 for g in own)
+
+
 def points_back(text: str) -> bool:
     """这个/那条/它/…呢: the question leans on what was said before."""
     return any(w in text for w in FOLLOW_UP_WORDS)
@@ -255,9 +265,10 @@ def find_answer(
             topic=policy.TOPIC_INTENTS.get(intent or "") or last_topic,
             model=model,
         )
-        if _RANK[in_context.decision.kind] > _RANK[alone.decision.kind] or (
-            points_back(text) and in_context.decision.kind != policy.DECLINE
-        ):
+        promotes = _RANK[in_context.decision.kind] > _RANK[alone.decision.kind] and (
+            points_back(text) or _has_own_words(kb, text, in_context)
+        )
+        if promotes or (points_back(text) and in_context.decision.kind != policy.DECLINE):
             in_context.entities = [last_entity]
             return in_context
     return alone

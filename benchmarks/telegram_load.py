@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 from aiohttp import web
 
@@ -109,19 +111,19 @@ async def expected_messages(rasa_url: str) -> list[list[int]]:
     return counts
 
 
-async def rest_resident(client, url: str, n: int, stop: float, results: list, round_no: int) -> None:
+async def rest_resident(session, url: str, n: int, stop: float, results: list, round_no: int) -> None:
+    """One resident straight to REST. aiohttp, like the relay's own client to Rasa: with httpx this harness spent
+    more than twice the CPU of the Telegram turns, taken from Rasa's two cores and so slowing REST's side."""
     script = CONVERSATIONS[n % len(CONVERSATIONS)]
     for turn in itertools.count():
         if time.monotonic() >= stop:
             return
         started = time.perf_counter()
+        body = {"sender": f"rest-{round_no}-{n}-{turn // len(script)}", "message": script[turn % len(script)]}
         try:
-            response = await client.post(
-                f"{url}/webhooks/rest/webhook",
-                json={"sender": f"rest-{round_no}-{n}-{turn // len(script)}", "message": script[turn % len(script)]},
-            )
-            ok = response.status_code == 200 and bool(response.json())
-        except (httpx.HTTPError, ValueError):
+            async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
+                ok = response.status == 200 and bool(await response.json())
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             ok = False
         results.append(((time.perf_counter() - started) * 1000, ok))
 
@@ -150,7 +152,18 @@ async def telegram_resident(
         results.append(((time.perf_counter() - started) * 1000, ok))
 
 
-def start_relay(api: BotApiStandIn, rasa_url: str, work: Path, name: str) -> subprocess.Popen:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children that were waited for (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def start_relay(
+    api: BotApiStandIn, rasa_url: str, work: Path, name: str, profile: Path | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -161,8 +174,22 @@ def start_relay(api: BotApiStandIn, rasa_url: str, work: Path, name: str) -> sub
         "WESTBOT_VOICE_CACHE": str(work / "voice"),
         "WESTBOT_QUESTIONS": str(work / f"questions-{name}.db"),
     }
+    command = [sys.executable, "-m", "bot.telegram"]
+    if profile is not None:  # sampled by py-spy (on PATH) into a collapsed-stack file
+        profile.mkdir(parents=True, exist_ok=True)
+        command = [
+            "py-spy",
+            "record",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(profile / f"relay-{name}.txt"),
+            "--",
+        ] + command
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.telegram"],
+        command,
         cwd=ROOT,
         env=env,
         stdout=open(work / f"relay-{name}.log", "ab"),
@@ -172,7 +199,7 @@ def start_relay(api: BotApiStandIn, rasa_url: str, work: Path, name: str) -> sub
 
 async def relay_ready(api: BotApiStandIn, relay: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
-    while not api.sent("getUpdates"):
+    while not api.counts.get("getUpdates"):
         if relay.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the relay did not start polling (see its log)")
         await asyncio.sleep(0.1)
@@ -196,106 +223,149 @@ async def stub_rasa(slow_sender: str, slow_seconds: float) -> tuple[web.AppRunne
     return runner, f"http://127.0.0.1:{port}"
 
 
+def process_id(process: subprocess.Popen) -> int:
+    """The relay's own pid, also when py-spy started it (then it is py-spy's one child)."""
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return int(children[0]) if children and process.args[0] == "py-spy" else process.pid
+
+
+class CpuMeter:
+    """CPU seconds each process spent during each side's turns: Rasa, actions, the relay, this harness."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+        self.spent: dict[str, dict[str, float]] = {}
+
+    def read(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        now["harness (stand-in, residents)"] = time.process_time()
+        return now
+
+    def add(self, side: str, before: dict[str, float]) -> None:
+        after = self.read()
+        spent = self.spent.setdefault(side, {})
+        for name, value in after.items():
+            spent[name] = spent.get(name, 0.0) + value - before[name]
+
+
 async def run(args, servers: Servers, work: Path) -> dict:
     counts = await expected_messages(servers.url)
-    api = BotApiStandIn()
+    api = BotApiStandIn(record=False)
     await api.start()
     arrivals = Arrivals(api)
-    relay = start_relay(api, servers.url, work, "rasa")
-    slow_api = BotApiStandIn()
-    await slow_api.start()
-    slow_arrivals = Arrivals(slow_api)
-    slow_chat = 9_000_000
-    # The relay sends Rasa a keyed pseudonym of the resident (bot/telegram/handlers.py sender_id), keyed by the
-    # pseudonym.key beside its question log.
-    slow_sender = "telegram-" + QuestionLog(work / "questions-stub.db").pseudonym(f"user:{slow_chat}")
-    stub, stub_url = await stub_rasa(slow_sender, args.slow)
-    slow_relay = start_relay(slow_api, stub_url, work, "stub")
+    relay = start_relay(api, servers.url, work, "rasa", args.profile)
+    processes = [relay]
     try:
         await relay_ready(api, relay)
-        await relay_ready(slow_api, slow_relay)
+        meter = CpuMeter({"Rasa": servers.rasa.pid, "actions": servers.actions.pid, "relay": process_id(relay)})
         turn = args.duration / args.rounds
         rest, telegram = [], []
+        turns: list[tuple[dict, dict]] = []  # (REST, Telegram) summary of each alternating turn
         rest_time = telegram_time = 0.0
-        limits = httpx.Limits(max_connections=args.residents, max_keepalive_connections=args.residents)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        connector = aiohttp.TCPConnector(limit=args.residents)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
             for round_no in range(args.rounds):
-                started = time.monotonic()
+                started, before, this_rest = time.monotonic(), meter.read(), []
                 await asyncio.gather(
                     *(
-                        rest_resident(client, servers.url, n, started + turn, rest, round_no)
+                        rest_resident(client, servers.url, n, started + turn, this_rest, round_no)
                         for n in range(args.residents)
                     )
                 )
-                rest_time += time.monotonic() - started
-                started = time.monotonic()
+                rest_elapsed = time.monotonic() - started
+                meter.add("rest", before)
+                started, before, this_telegram = time.monotonic(), meter.read(), []
                 await asyncio.gather(
                     *(
                         telegram_resident(
-                            api, arrivals, n, started + turn, telegram, counts, 1_000_000 * (round_no + 1)
+                            api, arrivals, n, started + turn, this_telegram, counts, 1_000_000 * (round_no + 1)
                         )
                         for n in range(args.residents)
                     )
                 )
-                telegram_time += time.monotonic() - started
-        others = args.residents - 1
-        alone, beside_slow = [], []
-        alone_time = beside_time = 0.0
-        for round_no in range(args.rounds):
-            started = time.monotonic()
-            await asyncio.gather(
-                *(
-                    telegram_resident(
-                        slow_api,
-                        slow_arrivals,
-                        n,
-                        started + turn,
-                        alone,
-                        None,
-                        100_000_000 * (2 * round_no + 1),
-                        ["你好"],
-                    )
-                    for n in range(others)
-                )
-            )
-            alone_time += time.monotonic() - started
-            started = time.monotonic()
-            slow_sent = slow_arrivals.count.get(slow_chat, 0)
-            for _ in range(3):  # the slow resident writes three times; each answer takes --slow seconds
-                slow_api.push_text("很慢的问题", user_id=slow_chat)
-            await asyncio.gather(
-                *(
-                    telegram_resident(
-                        slow_api,
-                        slow_arrivals,
-                        n,
-                        started + turn,
-                        beside_slow,
-                        None,
-                        100_000_000 * (2 * round_no + 2),
-                        ["你好"],
-                    )
-                    for n in range(others)
-                )
-            )
-            beside_time += time.monotonic() - started
-            await slow_arrivals.wait(slow_chat, slow_sent + 3, timeout=3 * args.slow + 30)
-        return {
+                telegram_elapsed = time.monotonic() - started
+                meter.add("telegram", before)
+                turns.append((summary(this_rest, rest_elapsed), summary(this_telegram, telegram_elapsed)))
+                rest += this_rest
+                telegram += this_telegram
+                rest_time += rest_elapsed
+                telegram_time += telegram_elapsed
+        figures = {
             "rest": summary(rest, rest_time),
             "telegram": summary(telegram, telegram_time),
-            "alone": summary(alone, alone_time),
-            "beside_slow": summary(beside_slow, beside_time),
+            "cpu": meter.spent,
+            "turns": turns,
         }
+        if args.no_slow_case:
+            return figures
+        slow_api = BotApiStandIn(record=False)
+        await slow_api.start()
+        slow_arrivals = Arrivals(slow_api)
+        slow_chat = 9_000_000
+        # The relay sends Rasa a keyed pseudonym of the resident (bot/telegram/handlers.py sender_id), keyed by the
+        # pseudonym.key beside its question log.
+        slow_sender = "telegram-" + QuestionLog(work / "questions-stub.db").pseudonym(f"user:{slow_chat}")
+        stub, stub_url = await stub_rasa(slow_sender, args.slow)
+        slow_relay = start_relay(slow_api, stub_url, work, "stub")
+        processes.append(slow_relay)
+        try:
+            await relay_ready(slow_api, slow_relay)
+            figures.update(await slow_case(args, slow_api, slow_arrivals, slow_chat))
+        finally:
+            await stub.cleanup()
+            await slow_api.stop()
+        return figures
     finally:
-        for process in (relay, slow_relay):
-            process.terminate()
+        for process in processes:
+            os.kill(process_id(process), signal.SIGTERM)  # under py-spy: the relay, so py-spy writes its file
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        await stub.cleanup()
         await api.stop()
-        await slow_api.stop()
+
+
+async def slow_case(args, slow_api: BotApiStandIn, slow_arrivals: Arrivals, slow_chat: int) -> dict:
+    turn = args.duration / args.rounds
+    others = args.residents - 1
+    alone, beside_slow = [], []
+    alone_time = beside_time = 0.0
+    for round_no in range(args.rounds):
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                telegram_resident(
+                    slow_api, slow_arrivals, n, started + turn, alone, None, 100_000_000 * (2 * round_no + 1), ["你好"]
+                )
+                for n in range(others)
+            )
+        )
+        alone_time += time.monotonic() - started
+        started = time.monotonic()
+        slow_sent = slow_arrivals.count.get(slow_chat, 0)
+        for _ in range(3):  # the slow resident writes three times; each answer takes --slow seconds
+            slow_api.push_text("很慢的问题", user_id=slow_chat)
+        await asyncio.gather(
+            *(
+                telegram_resident(
+                    slow_api,
+                    slow_arrivals,
+                    n,
+                    started + turn,
+                    beside_slow,
+                    None,
+                    100_000_000 * (2 * round_no + 2),
+                    ["你好"],
+                )
+                for n in range(others)
+            )
+        )
+        beside_time += time.monotonic() - started
+        await slow_arrivals.wait(slow_chat, slow_sent + 3, timeout=3 * args.slow + 30)
+    return {"alone": summary(alone, alone_time), "beside_slow": summary(beside_slow, beside_time)}
 
 
 def main() -> None:
@@ -304,6 +374,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30, help="seconds for each side (REST, Telegram)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating turns each side takes")
     parser.add_argument("--slow", type=float, default=10, help="seconds the slow resident's answers take")
+    parser.add_argument("--no-slow-case", action="store_true", help="only the relay against REST")
+    parser.add_argument("--profile", type=Path, help="sample the relay with py-spy into this folder")
     parser.add_argument("--out", default="telegram-load.md", help="report name under benchmarks/results/")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
@@ -314,14 +386,20 @@ def main() -> None:
             servers.start_actions()
             servers.start_rasa()
             wait_for(f"{servers.url}/", 60, servers.rasa)
-            load_before = os.getloadavg()[0]
+            load_before = os.getloadavg()
             figures = asyncio.run(run(args, servers, work))
-            load_after = os.getloadavg()[0]
+            load_after = os.getloadavg()
         finally:
             servers.stop()
+    report = "\n".join(report_lines(args, figures, load_before, load_after)) + "\n"
+    print(report)
+    (ROOT / "benchmarks" / "results" / args.out).write_text(report, encoding="utf-8")
+
+
+def report_lines(args, figures: dict, load_before, load_after) -> list[str]:
     rest, telegram = figures["rest"], figures["telegram"]
-    alone, beside = figures["alone"], figures["beside_slow"]
     command = " ".join(["python benchmarks/telegram_load.py", *sys.argv[1:]])
+    loads = " / ".join(f"{x:.2f}" for x in load_before), " / ".join(f"{x:.2f}" for x in load_after)
     lines = [
         f"# Telegram load: {args.residents} residents at once through the relay, against REST",
         "",
@@ -341,24 +419,39 @@ def main() -> None:
         f"Relay / REST: p50 **{telegram['p50'] / rest['p50']:.2f}**, p95 **{telegram['p95'] / rest['p95']:.2f}**"
         " (target: p95 at most 1.5).",
         "",
-        f"## One slow resident ({args.slow:g} s per answer, stub Rasa), {args.residents - 1} others",
+        "Each turn (REST first, then Telegram):",
         "",
-        "| others | answers | errors | p50 ms | p95 ms |",
-        "| --- | --- | --- | --- | --- |",
+        "| turn | REST p50 | REST p95 | relay p50 | relay p95 | p95 ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name, row in (("alone", alone), ("beside the slow resident", beside)):
-        lines.append(f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.1f} | {row['p95']:.1f} |")
+    for i, (r, t) in enumerate(figures["turns"], 1):
+        lines.append(
+            f"| {i} | {r['p50']:.0f} | {r['p95']:.0f} | {t['p50']:.0f} | {t['p95']:.0f} | {t['p95'] / r['p95']:.2f} |"
+        )
+    cpu = figures["cpu"]
+    lines += ["", "CPU seconds spent during each side's turns:", "", "| process | REST turns | Telegram turns |"]
+    lines.append("| --- | --- | --- |")
+    for name in cpu.get("telegram", {}):
+        lines.append(f"| {name} | {cpu['rest'][name]:.1f} | {cpu['telegram'][name]:.1f} |")
+    if "alone" in figures:
+        alone, beside = figures["alone"], figures["beside_slow"]
+        lines += [
+            "",
+            f"## One slow resident ({args.slow:g} s per answer, stub Rasa), {args.residents - 1} others",
+            "",
+            "| others | answers | errors | p50 ms | p95 ms |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, row in (("alone", alone), ("beside the slow resident", beside)):
+            lines.append(f"| {name} | {row['answers']} | {row['errors']} | {row['p50']:.1f} | {row['p95']:.1f} |")
+        lines += ["", f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**."]
     lines += [
         "",
-        f"Others' p95 beside the slow resident / alone: **{beside['p95'] / alone['p95']:.2f}**.",
-        "",
-        f"Machine: {os.cpu_count()} cores; load average {load_before:.1f} before the run, {load_after:.1f} after "
-        "(other work on the machine slows both sides; the Bot API stand-in and the stub share the machine "
-        "with Rasa, where Telegram's servers would not).",
+        f"Machine: {os.cpu_count()} cores; load averages (1 / 5 / 15 min) {loads[0]} before the run, {loads[1]} "
+        "after (other work on the machine slows both sides; the Bot API stand-in shares the machine with Rasa, "
+        "where Telegram's servers would not).",
     ]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    (ROOT / "benchmarks" / "results" / args.out).write_text(report, encoding="utf-8")
+    return lines
 
 
 if __name__ == "__main__":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 
-import httpx
+import aiohttp
 
 from knowledge.texts import MAINTENANCE  # noqa: F401  (the channels import it from here)
 
 logger = logging.getLogger(__name__)
+CONNECTIONS = 64  # at most this many questions at Rasa at once per front end; more wait for a free connection
 
 
 class RasaUnavailable(RuntimeError):
@@ -16,24 +19,39 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaClient:
-    """An open httpx client for the REST channel. Open it at startup (`post_init`), close it at shutdown."""
+    """One aiohttp session (a pool of kept-alive connections) for the REST channel, shared by every resident.
 
-    def __init__(self, url: str, timeout: float = 20.0, client: httpx.AsyncClient | None = None):
+    The session is opened on the first question (inside the running event loop) and closed by `close()` at
+    shutdown. aiohttp rather than httpx: under 50 residents at once httpx's pool cost the relay more CPU than
+    Rasa spent answering (benchmarks/telegram_load.py)."""
+
+    def __init__(self, url: str, timeout: float = 20.0, connections: int = CONNECTIONS):
         self.url = url.rstrip("/")
-        self._client = client or httpx.AsyncClient(timeout=timeout)
+        self._endpoint = f"{self.url}/webhooks/rest/webhook"
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
         self._down = False
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections), timeout=self._timeout
+            )
+        return self._session
 
     async def send(self, sender: str, text: str) -> list[dict]:
         """Send one message; return the bot's messages. Raises RasaUnavailable when there is no proper answer."""
+        body = json.dumps({"sender": sender, "message": text}, ensure_ascii=False).encode()
         try:
-            response = await self._client.post(
-                f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
-            )
-            response.raise_for_status()
-            messages = response.json()
-        except (httpx.HTTPError, ValueError) as error:
+            async with self._open().post(
+                self._endpoint, data=body, headers={"Content-Type": "application/json"}
+            ) as response:
+                response.raise_for_status()
+                messages = json.loads(await response.read())
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
             self._report_down(f"Rasa at {self.url} failed: {error!r}")
-            raise RasaUnavailable(str(error)) from error
+            raise RasaUnavailable(str(error) or error.__class__.__name__) from error
         if not isinstance(messages, list) or not messages:
             # Every message gets at least one reply; none means the action server failed behind Rasa.
             self._report_down(f"Rasa at {self.url} answered nothing (is the action server up?)")
@@ -50,4 +68,6 @@ class RasaClient:
             self._down = True
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -24,8 +24,12 @@ BOT = {
 
 
 class BotApiStandIn:
-    def __init__(self) -> None:
+    """`record=False` (benchmarks) keeps only a count of calls per method, not every call's parameters."""
+
+    def __init__(self, record: bool = True) -> None:
+        self.record = record
         self.calls: list[tuple[str, dict]] = []
+        self.counts: dict[str, int] = {}
         self.updates: list[dict] = []
         self.flood_for: int = 0  # answer this many sendMessage calls with 429 first
         self.fail_next: list[tuple[int, str]] = []  # answer the next sendMessage calls with these (status, reason)
@@ -43,7 +47,7 @@ class BotApiStandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -121,7 +125,9 @@ class BotApiStandIn:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append((method, params))
+        self.counts[method] = self.counts.get(method, 0) + 1
+        if self.record:
+            self.calls.append((method, params))
         if self.on_call is not None:
             self.on_call(method, params)
         if method == "getUpdates":

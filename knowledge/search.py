@@ -259,7 +259,7 @@ def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
 
-def _credit(group: TermGroup, text: str) -> tuple[float, str | None]:
+def term_credit(group: TermGroup, text: str) -> tuple[float, str | None]:
     """How much of `group` a passage's text has (0 to 1), and the alternative it has."""
     for alternative in group.alternatives:
         if alternative in text:
@@ -446,7 +446,7 @@ class KnowledgeBase:
             got = got_all = got_focus = best_matched = worst_missing = 0.0
             matched = []
             for g, w, is_content, in_focus in zip(query.groups, weights, content, focus):
-                credit, found = _credit(g, p["match_text"])
+                credit, found = term_credit(g, p["match_text"])
                 if found is not None:
                     matched.append(found)
                 got_all += w * credit

@@ -274,3 +274,25 @@ async def test_a_question_the_nlu_took_for_feedback_is_answered_from_the_plan():
     await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
     assert sources(dispatcher.messages)
     assert expected in text_of(dispatcher.messages)
+
+
+def test_feedback_after_a_passage_button_records_the_passages_heading():
+    button = '/ask_plan{"passage_id":"87"}'
+    source = {"passage_id": 87, "heading": "加强长者助餐配餐服务", "section": "五、民生"}
+    events = _answer_events("老人在哪里吃饭", 11) + [
+        {"event": "user", "text": button, "parse_data": {"intent": {"name": "ask_plan"}}},
+        {"event": "bot", "text": "答案", "data": {"custom": {"source": source}}},
+        {"event": "user", "text": '/feedback_helpful{"passage_id":87}'},
+    ]
+    assert conversation.question_answered_by(events, 87) == "按钮：加强长者助餐配餐服务"
+    assert conversation.question_answered_by(events, 11) == "老人在哪里吃饭"  # typed questions stay as typed
+    no_heading = [*events[:3], {"event": "bot", "data": {"custom": {"source": {**source, "heading": ""}}}}]
+    assert conversation.question_answered_by(no_heading, 87) == "按钮：五、民生"
+
+
+async def test_the_conversations_subject_does_not_answer_a_question_about_something_else():
+    context = {"last_entity": "金沙路", "last_topic": "roads"}
+    messages, _ = await ask("今天会下雨吗", intent="out_of_scope", confidence=0.6, slots=context)
+    assert not sources(messages)
+    messages, _ = await ask("几时开工", intent="ask_roads", confidence=0.8, slots=context)
+    assert sources(messages) and "金沙路" in text_of(messages)

@@ -128,12 +128,12 @@ async def test_commands_are_listed_in_chinese(relay):
     assert all("\u4e00" <= c["description"][0] <= "\u9fff" for c in call["commands"])
 
 
-async def test_a_question_is_relayed_with_typing_and_inline_buttons(relay):
+async def test_a_question_is_relayed_with_inline_buttons_and_no_typing_when_quick(relay):
     app, api, rasa = relay
     await feed(app, api.push_text("老人家去边度食饭"))
     assert rasa.received == [(sender(app, 1001), "老人家去边度食饭")]
     assert "1001" not in rasa.received[0][0] and sender(app, 1001) != sender(app, 1002)  # keyed, per resident
-    assert api.sent("sendChatAction")[0]["action"] == "typing"
+    assert api.sent("sendChatAction") == []  # answered within TYPING_AFTER: no "typing…" call
     [message] = api.sent("sendMessage")
     assert "长者助餐配餐" in message["text"] and "来源" in message["text"]
     buttons = message["reply_markup"]["inline_keyboard"][0]
@@ -176,6 +176,26 @@ async def test_feedback_counts_for_the_answer_it_was_pressed_on_once(relay):
     assert len([t for _, t in rasa.received if "feedback" in t]) == 1
 
 
+async def test_feedback_while_rasa_is_down_is_not_shown_as_counted_and_can_be_pressed_again(relay):
+    app, api, rasa = relay
+    rasa.reply = answer_from(11, "第一条回答")
+    await feed(app, api.push_text("老人吃饭"))
+    [answer] = api.sent("sendMessage")
+    helpful = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    rasa.down = True
+    await feed(app, api.push_button(helpful, under=answer))
+    assert [a.get("text") for a in api.sent("answerCallbackQuery")] == [handlers.FEEDBACK_NOT_RECORDED_SHORT]
+    assert api.texts()[-1] == handlers.FEEDBACK_NOT_RECORDED
+    assert api.sent("editMessageReplyMarkup") == []  # the 👍/👎 stay, to press again
+
+    rasa.down = False
+    await feed(app, api.push_button(helpful, under=answer))
+    assert [t for _, t in rasa.received if "feedback" in t] == [helpful, helpful]  # the first found Rasa down
+    assert api.sent("answerCallbackQuery")[-1].get("text") == handlers.THANKS
+    [edit] = api.sent("editMessageReplyMarkup")
+    assert edit["reply_markup"]["inline_keyboard"][0][0]["text"] == "✓ 您选了：👍 有用"
+
+
 @pytest.mark.needs("espeak-ng")
 async def test_elder_answers_get_a_big_keyboard_and_a_voice(relay):
     app, api, rasa = relay
@@ -192,7 +212,7 @@ async def test_elder_answers_get_a_big_keyboard_and_a_voice(relay):
 
     await feed(app, api.push_text("再说一遍"))  # the same answer again: Telegram's file_id, no second upload
     first, again = api.sent("sendVoice")
-    assert again["voice"] == f"voice-{first['message_id']}" and again["duration"] == first["duration"]
+    assert again["voice"] == f"voice-{first['message_id']}" and int(again["duration"]) == int(first["duration"])
 
 
 def test_voice_duration_is_read_from_the_clip(tmp_path):
@@ -385,12 +405,14 @@ def test_a_burst_is_told_once_and_a_new_burst_again():
     assert [limiter.admit("a") for _ in range(3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.REFUSE_AND_TELL]
 
 
-async def test_typing_is_renewed_while_rasa_works(relay, monkeypatch):
+async def test_typing_shows_once_rasa_is_slow_and_is_renewed_while_it_works(relay, monkeypatch):
     app, api, rasa = relay
     monkeypatch.setattr(handlers, "CHAT_ACTION_EVERY", 0.05)
+    monkeypatch.setattr(handlers, "TYPING_AFTER", 0.1)
     rasa.held[sender(app, 1001)] = asyncio.Event()
     task = asyncio.create_task(feed(app, api.push_text("金沙路")))
     await api.wait_for(lambda: len(api.sent("sendChatAction")) >= 3, 10)
+    assert {a["action"] for a in api.sent("sendChatAction")} == {"typing"}
     rasa.held[sender(app, 1001)].set()
     await task
     count = len(api.sent("sendChatAction"))

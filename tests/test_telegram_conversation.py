@@ -23,6 +23,17 @@ def rasa(built_kb, tmp_path_factory):
         yield servers
 
 
+def feedback_button(message: dict, kind: str) -> str:
+    """The callback data of the 👍 ("helpful") or 👎 ("not_helpful") button under a sent answer."""
+    [data] = [
+        b["callback_data"]
+        for row in message["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b.get("callback_data", "").startswith(f"/feedback_{kind}{{")
+    ]
+    return data
+
+
 @pytest.mark.needs("espeak-ng")
 async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
     api = BotApiStandIn()
@@ -58,8 +69,9 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
             assert msgs[0]["reply_markup"]["inline_keyboard"]  # 👍 / 👎
 
             meals_answer = msgs[0]
-            texts, _ = await say(lambda: api.push_text("粤信路会改造吗"))
+            texts, msgs = await say(lambda: api.push_text("粤信路会改造吗"))
             assert "粤信路" in texts[0]
+            road_passage = json.loads("{" + feedback_button(msgs[0], "helpful").split("{", 1)[1])["passage_id"]
             texts, _ = await say(lambda: api.push_text("那个什么时候修好？"))
             assert "粤信路" in texts[0]
 
@@ -78,6 +90,17 @@ async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
                 api.sent("editMessageReplyMarkup")[0]["reply_markup"]["inline_keyboard"][0][0]["text"]
                 == "✓ 您选了：👎 没用"
             )
+
+            # A passage button (`/ask_plan{"passage_id":"N"}`), then 👍 on its answer: the question recorded is
+            # the passage's heading, as the resident chose it, not an empty one.
+            texts, msgs = await say(lambda: api.push_button(f'/ask_plan{{"passage_id":"{road_passage}"}}'))
+            up = feedback_button(msgs[0], "helpful")
+            texts, _ = await say(lambda: api.push_button(up, under=msgs[0]))
+            assert "谢谢" in texts[0]
+            with sqlite3.connect(rasa.env["WESTBOT_QUESTIONS"]) as db:
+                [(question,)] = db.execute("SELECT question FROM feedback WHERE passage_id = ?", [road_passage])
+            heading = question.removeprefix("按钮：")
+            assert question.startswith("按钮：") and heading and heading in msgs[0]["text"]  # its source line
 
             texts, msgs = await say(lambda: api.push_button("/elder_mode_on"), 2)
             assert "长者模式" in texts[0]

@@ -167,18 +167,58 @@ def test_a_failed_question_is_marked_and_sent_again(site, page):
     assert "金沙路" in page.locator(".msg.bot").first.inner_text()
 
 
-@pytest.mark.parametrize("width,height", [(320, 640), (375, 667), (640, 450)])  # 640x450: 1280x900 at 200%
-def test_after_a_reply_its_first_line_is_at_the_top_and_the_question_box_in_view(site, browser, width, height):
+@pytest.mark.parametrize(
+    "width,height,elder",
+    [
+        (320, 568, False),
+        (375, 667, False),
+        (640, 450, False),  # 1280x900 at 200% zoom
+        (187, 333, False),  # a 375x667 phone at 200% zoom
+        (187, 333, True),
+    ],
+)
+def test_after_a_reply_its_first_line_is_at_the_top_and_the_question_box_in_view(site, browser, width, height, elder):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=True)
     page = context.new_page()
     page.goto(site["url"])
+    if elder:
+        page.evaluate("document.body.classList.add('elder')")  # the elder sizes only: the answers stay the same
     for question in ("老人家可以去哪里吃饭", "找工作", "金沙路什么时候修"):
         reply = ask(page, question)
-    top = reply.evaluate("e => e.getBoundingClientRect().top")
-    assert abs(top) <= 2, f"the reply starts {top}px from the top of the screen"
-    box = page.locator("#question").bounding_box()
-    assert box["y"] >= 0 and box["y"] + box["height"] <= height
-    assert box["y"] > top + 20  # the box does not hide the reply's first line
+        top = reply.evaluate("e => e.getBoundingClientRect().top")
+        assert abs(top) <= 2, f"the reply starts {top}px from the top of the screen"
+        # The reply's first line of text is in view, above the question box that sticks to the bottom.
+        first_line = reply.evaluate(
+            """e => {
+                const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT,
+                    {acceptNode: n => n.textContent.trim() && !n.parentElement.closest('.who')
+                        ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP});
+                const range = document.createRange();
+                range.selectNodeContents(walker.nextNode());
+                const r = range.getClientRects()[0];
+                return {top: r.top, bottom: r.bottom};
+            }"""
+        )
+        form_top = page.locator("#ask").bounding_box()["y"]
+        assert 0 <= first_line["top"] and first_line["bottom"] <= form_top, (first_line, form_top)
+        box = page.locator("#question").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height
+        assert page.locator("#send").bounding_box()["y"] + page.locator("#send").bounding_box()["height"] <= height
+        assert page.evaluate("document.activeElement.id") == "question"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_a_button_tabbed_to_is_not_hidden_behind_the_question_box(site, browser):
+    context = browser.new_context(viewport={"width": 187, "height": 333}, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    page.goto(site["url"])
+    reply = ask(page, "老人家可以去哪里吃饭")
+    page.evaluate("window.scrollTo(0, 0)")
+    reply.locator("button").first.focus()
+    button = reply.locator("button").first.bounding_box()
+    form_top = page.locator("#ask").bounding_box()["y"]
+    assert button["y"] >= 0 and button["y"] + button["height"] <= form_top, (button, form_top)
     context.close()
 
 
@@ -228,7 +268,7 @@ def test_voice_plays_one_clip_at_a_time_with_pause_and_stop(site, page):
     first.get_by_role("button", name="▶ 听语音").click()
     first.get_by_role("button", name="⏸ 暂停").wait_for()
     first.get_by_role("button", name="⏸ 暂停").click()
-    assert first.get_by_role("button", name="▶ 继续听").is_visible()
+    first.get_by_role("button", name="▶ 继续听").wait_for(timeout=5_000)  # the label changes as the clip pauses
     second.get_by_role("button", name="▶ 听语音").click()
     second.get_by_role("button", name="■ 停止").wait_for()
     assert page.get_by_role("button", name="■ 停止").count() == 1  # the first clip stopped
@@ -336,8 +376,8 @@ def test_rasa_down_is_said_in_words_and_the_question_is_kept(site, page):
 
 @pytest.mark.parametrize("elder", [False, True])
 def test_no_axe_violations_and_readable_sizes(site, browser, elder):
-    for width in (375, 1280):
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
+    for width, height in ((375, 900), (1280, 900), (187, 333)):  # 187x333: a phone at 200% zoom (one-row box)
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=True)
         page = context.new_page()
         page.goto(site["url"])
         if elder:
@@ -352,7 +392,8 @@ def test_no_axe_violations_and_readable_sizes(site, browser, elder):
         assert body >= (24 if elder else 18) and line / body >= 1.3
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"chat-{'elder' if elder else 'standard'}-{width}.png"), full_page=True)
+        name = f"chat-{'elder' if elder else 'standard'}-{width}"
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=height == 900)
         context.close()
 
 

@@ -16,6 +16,7 @@ from knowledge.settings import get_settings
 
 from . import follow, handlers
 from .ordering import ChatOrderedProcessor
+from .request import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 64
@@ -61,6 +62,9 @@ def build_application(settings: ChannelSettings | None = None, rasa: RasaClient 
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_url.replace("/bot", "/file/bot"))
         .concurrent_updates(processor)
+        # One aiohttp pool for the Bot API, as large as the updates handled at once; getUpdates has its own.
+        .request(AiohttpRequest(connections=CONCURRENT_UPDATES))
+        .get_updates_request(AiohttpRequest(connections=1))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

@@ -31,6 +31,8 @@ NOT_STAFF = "这个命令只给西区工作人员使用。"
 STAFF_PRIVATE_ONLY = "这个命令只能在和我的私聊里使用，请私聊我再发。"
 APOLOGY = "抱歉，回答没能发出来，请再问一次，或拨打12345政务服务热线。"
 THANKS = "已收到，谢谢"
+FEEDBACK_NOT_RECORDED_SHORT = "没能记下，请稍后再按"
+FEEDBACK_NOT_RECORDED = "系统正在维护，您的评价这次没能记下。请稍后再按一次回答下面的 👍 或 👎。"
 MODE_CHOICE = InlineKeyboardMarkup(
     [
         [
@@ -52,6 +54,7 @@ SEND_ATTEMPTS = 4
 RETRY_DELAY = 1.0  # seconds before the first retry of a network error; doubled each time
 MAX_FLOOD_WAIT = 60.0  # a longer flood wait is not waited out: the resident gets the apology instead
 CHAT_ACTION_EVERY = 4.0  # Telegram shows "typing…" for about 5 s; renew it before it lapses
+TYPING_AFTER = 1.0  # "typing…" only for an answer that takes longer than this
 REMEMBERED = 10_000  # voice file ids and pressed feedback buttons kept in memory
 
 
@@ -131,23 +134,22 @@ async def apologise(context: ContextTypes.DEFAULT_TYPE, chat_id: int, error: Tel
 
 
 @asynccontextmanager
-async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str):
+async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str, after: float = 0.0):
     """Keep a chat action ("typing…", "recording voice…") on screen while the body runs, renewed every 4 s.
 
-    The first one goes out alongside the body's work, not before it; a send in flight is let finish (never
+    The first one goes out `after` seconds into the body's work (an answer quicker than that needs no dots, and
+    under load every saved Bot API call counts), not before it; a send in flight is let finish (never
     cancelled halfway), so no stray "typing…" can arrive after the answer."""
     done = asyncio.Event()
 
     async def keep_showing():
-        while not done.is_set():
+        wait = after
+        while not (wait and await _waited(done, wait)):
             try:
                 await context.bot.send_chat_action(chat_id, action)
             except TelegramError:
                 pass  # the dots are a courtesy; the answer matters
-            try:
-                await asyncio.wait_for(done.wait(), CHAT_ACTION_EVERY)
-            except asyncio.TimeoutError:
-                pass
+            wait = CHAT_ACTION_EVERY
 
     task = asyncio.create_task(keep_showing())
     try:
@@ -155,6 +157,15 @@ async def showing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str)
     finally:
         done.set()
         await task
+
+
+async def _waited(done: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`; True when `done` was set meanwhile."""
+    try:
+        await asyncio.wait_for(done.wait(), seconds)
+    except asyncio.TimeoutError:
+        return done.is_set()
+    return True
 
 
 def remembered(context: ContextTypes.DEFAULT_TYPE, name: str) -> OrderedDict:
@@ -170,20 +181,31 @@ def remember(store: OrderedDict, key, value) -> None:
 
 async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     """Send `text` to Rasa as this user and show the resident what comes back."""
-    data = context.bot_data
     chat = update.effective_chat
-    limit = data["settings"].max_message_chars
+    limit = context.bot_data["settings"].max_message_chars
     if len(text) > limit:
         await say(context, chat.id, TOO_LONG.format(limit=limit))
         return
-    async with showing(context, chat.id, ChatAction.TYPING):
-        try:
-            messages = await data["rasa"].send(sender_id(update, context), text)
-        except RasaUnavailable:
-            messages = None
+    messages = await ask_rasa(update, context, text)
     if messages is None:
         await say(context, chat.id, MAINTENANCE)
         return
+    await show(update, context, messages)
+
+
+async def ask_rasa(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> list[dict] | None:
+    """Rasa's messages for `text` from this user ("typing…" shown if it takes long), or None when Rasa is down."""
+    async with showing(context, update.effective_chat.id, ChatAction.TYPING, after=TYPING_AFTER):
+        try:
+            return await context.bot_data["rasa"].send(sender_id(update, context), text)
+        except RasaUnavailable:
+            return None
+
+
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE, messages: list[dict]) -> None:
+    """Show the resident Rasa's messages, and act on what they ask of the relay (following, the mode)."""
+    data = context.bot_data
+    chat = update.effective_chat
     await follow.after_rasa(update, context, messages)  # follow requests, /following, /forget_me
     elder_chats: set = data.setdefault("elder_chats", set())
     rendered = render(messages, elder=chat.id in elder_chats)
@@ -313,15 +335,24 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """👍/👎 under an answer: counted once for that answer, the buttons replaced by the choice, 已收到，谢谢."""
+    """👍/👎 under an answer: counted once for that answer, the buttons replaced by the choice, 已收到，谢谢.
+
+    Only Rasa's action records the press, so it is shown as received only once Rasa has taken it: while Rasa is
+    down the resident is told it was not recorded, and the buttons stay to press again later."""
     query = update.callback_query
     message = query.message
-    await _answer(query, THANKS)
     pressed = remembered(context, "feedback_pressed")
     key = (message.chat.id, message.message_id)
     if query.data == FEEDBACK_DONE or key in pressed:
+        await _answer(query, THANKS)
         return  # already counted; updates of one chat run in order, so a double tap lands here
+    messages = await ask_rasa(update, context, query.data)
+    if messages is None:
+        await _answer(query, FEEDBACK_NOT_RECORDED_SHORT)
+        await say(context, message.chat.id, FEEDBACK_NOT_RECORDED)
+        return
     remember(pressed, key, True)
+    await _answer(query, THANKS)
     title = next(
         (
             b.text
@@ -340,7 +371,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         )
     except TelegramError as error:
         logger.warning("could not replace the feedback buttons: %s", error)
-    await relay(update, context, query.data)
+    await show(update, context, messages)
 
 
 async def _answer(query, text: str | None = None) -> None:

@@ -296,9 +296,20 @@
   }
 
   // After a reply: its first line at the top of the screen, its buttons below it; the question box stays in
-  // view (it sticks to the bottom where the screen is tall enough) and keeps the focus.
+  // view (it sticks to the bottom of the screen) and keeps the focus.
   function showReply(first) {
     if (first) { first.scrollIntoView({ block: "start" }); }
+  }
+
+  // The page's scroll padding follows the sticky question box's height, so what is scrolled or tabbed to is
+  // never left behind the box (style.css, --ask-height).
+  function trackAskHeight() {
+    const set = function () {
+      document.documentElement.style.setProperty("--ask-height", form.offsetHeight + "px");
+    };
+    set();
+    if (window.ResizeObserver) { new ResizeObserver(set).observe(form); }
+    window.addEventListener("resize", set);
   }
 
   async function ask(message, shown, options) {
@@ -424,6 +435,7 @@
     conversation.forEach(draw);
     if (conversation.length) { log.lastChild.scrollIntoView({ block: "end" }); }
   }());
+  trackAskHeight();
   checkVoice();
   if (pendingSwitch() !== null) { tellSwitch(); }
 }());

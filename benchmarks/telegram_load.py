@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.telegram.render import render  # noqa: E402
 from devtools.botapi_standin import BotApiStandIn  # noqa: E402
-from devtools.servers import Servers, free_port, wait_for  # noqa: E402
+from devtools.servers import Servers, serve_on_free_port, wait_for  # noqa: E402
 from knowledge.questions import QuestionLog  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
@@ -216,11 +216,7 @@ async def stub_rasa(slow_sender: str, slow_seconds: float) -> tuple[web.AppRunne
 
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
+    return await serve_on_free_port(app)
 
 
 def process_id(process: subprocess.Popen) -> int:

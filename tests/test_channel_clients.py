@@ -13,7 +13,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.telegram.request import AiohttpRequest
-from devtools.servers import free_port
+from devtools.servers import free_port, serve_on_free_port
 
 
 @pytest.fixture
@@ -26,11 +26,7 @@ async def server():
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", route)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state["url"] = f"http://127.0.0.1:{port}"
+    runner, state["url"] = await serve_on_free_port(app)
     yield state
     await runner.cleanup()
 

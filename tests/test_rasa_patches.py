@@ -13,7 +13,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
-from devtools.servers import ROOT, free_port
+from devtools.servers import ROOT, free_port, serve_on_free_port
 from rasa_ext import patches
 
 
@@ -167,12 +167,9 @@ def test_an_error_reply_is_not_sent_again():
 
         app = web.Application()
         app.router.add_post("/webhook", webhook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runner, url = await serve_on_free_port(app)
         try:
-            await EndpointConfig(f"http://127.0.0.1:{port}/webhook").request(json={})
+            await EndpointConfig(f"{url}/webhook").request(json={})
         finally:
             await runner.cleanup()
 

@@ -91,6 +91,10 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(NLU_DATA) $(GENERATED) $(wi
 		--out models --fixed-model-name westbot
 	@touch $@
 
+# A server still running this long after TERM (Sanic's own graceful shutdown allows 15 s) is killed, so Ctrl-C
+# always ends `make run`.
+STOP_SECONDS ?= 25
+
 # Stopping (Ctrl-C, or TERM to make): the trap stops the servers this shell started, waits until they have ended
 # (so their ports are free) and says so in one line. It clears itself first: the old `trap 'kill 0' INT TERM EXIT`
 # signalled its own shell, re-entered the trap until bash overflowed its stack, and make said "Segmentation fault".
@@ -101,7 +105,11 @@ run: kb train ## Start the web page (:8080), the staff console (127.0.0.1:8081),
 	@for c in espeak-ng opusenc; do command -v $$c >/dev/null || echo "Note: $$c is missing, so elder answers are not \
 	spoken (the page hides its ▶ button). espeak-ng and opus-tools install with: make system-deps" >&2; done
 	@umask 077; $(KB) forget
-	@umask 077; stop() { trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait; echo "make run: stopped; every server has ended."; }; \
+	@umask 077; stop() { trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; \
+		for i in $$(seq $$(( $(STOP_SECONDS) * 5 ))); do [ -z "$$(jobs -pr)" ] && break; sleep 0.2; done; \
+		left=$$(jobs -pr | xargs); if [ -n "$$left" ]; then kill -KILL $$left 2>/dev/null; \
+		echo "make run: process $$left had not ended $(STOP_SECONDS) s after TERM, so it was killed" >&2; fi; \
+		wait; echo "make run: stopped; every server has ended."; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --actions actions --port $(ACTIONS_PORT) & \
 	$(PY) -m bot.run_rasa --token-file var/rasa-api-token -- --model $(MODEL) --enable-api \

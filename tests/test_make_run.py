@@ -84,6 +84,10 @@ def test_make_run_is_private_and_stops_cleanly_on_ctrl_c(tmp_path):
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Ctrl-C as on a terminal: a process started in the background by a non-interactive shell (as a CI
+            # runner may start `make test`) inherits SIGINT ignored, and a shell cannot trap a signal it was
+            # started with ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         urls = [

@@ -11,7 +11,6 @@ rounds were answered by the very first question. Writes benchmarks/results/live_
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.servers import Servers  # noqa: E402
+from devtools.servers import running_bot  # noqa: E402
 from knowledge import staff, store  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
@@ -32,36 +31,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        kb_path = work / "knowledge.db"
-        shutil.copy(get_settings().kb_path, kb_path)
-        servers = Servers(work, kb_path)
-        try:
-            servers.start_actions()
-            servers.start_rasa()
-            servers.say("warm-up", "金沙路")
-            db = store.open_for_writing(kb_path)
-            delays, first_try = [], 0
-            for i in range(args.rounds):
-                road = f"测试{NUMERALS[i % 10]}{i}号路"
-                staff.add_passage(
-                    db,
-                    topic="roads",
-                    entities=[f"road:{road}"],
-                    text=f"{road}将于2027年{i % 12 + 1}月开工建设。",
-                    by="benchmark",
-                )
-                saved = time.perf_counter()
-                for attempt in range(100):  # noqa: B007 (read after the loop)
-                    reply = " ".join(m.get("text") or "" for m in servers.say(f"live-{i}", f"{road}什么时候开工"))
-                    if road in reply:
-                        break
-                    time.sleep(0.05)
-                delays.append((time.perf_counter() - saved) * 1000)
-                first_try += attempt == 0
-        finally:
-            servers.stop()
+    with tempfile.TemporaryDirectory() as work, running_bot(get_settings().kb_path, Path(work)) as servers:
+        servers.say("warm-up", "金沙路")
+        db = store.open_for_writing(Path(work) / "knowledge.db")
+        delays, first_try = [], 0
+        for i in range(args.rounds):
+            road = f"测试{NUMERALS[i % 10]}{i}号路"
+            staff.add_passage(
+                db,
+                topic="roads",
+                entities=[f"road:{road}"],
+                text=f"{road}将于2027年{i % 12 + 1}月开工建设。",
+                by="benchmark",
+            )
+            saved = time.perf_counter()
+            for attempt in range(100):  # noqa: B007 (read after the loop)
+                reply = " ".join(m.get("text") or "" for m in servers.say(f"live-{i}", f"{road}什么时候开工"))
+                if road in reply:
+                    break
+                time.sleep(0.05)
+            delays.append((time.perf_counter() - saved) * 1000)
+            first_try += attempt == 0
     report = (
         f"update to live answer over {args.rounds} rounds: median {statistics.median(delays):.0f} ms, "
         f"worst {max(delays):.0f} ms; answered by the first question after the change: "

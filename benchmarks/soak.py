@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import itertools
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -43,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.load import CONVERSATIONS, memory_mb  # noqa: E402
-from devtools.servers import Servers  # noqa: E402
+from devtools.servers import Servers, running_bot  # noqa: E402
 from knowledge import staff, store  # noqa: E402
 from knowledge.settings import get_settings  # noqa: E402
 
@@ -253,19 +252,10 @@ def main() -> None:
     parser.add_argument("--edit-every", type=float, default=60, help="seconds between staff edits")
     parser.add_argument("--out", default="soak.md", help="report name under benchmarks/results/")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        kb_path = work / "knowledge.db"
-        shutil.copy(get_settings().kb_path, kb_path)
-        servers = Servers(work, kb_path)
-        try:
-            servers.start_actions()
-            servers.start_rasa()
-            servers.say("warm-up", "金沙路")
-            soak = Soak(servers, kb_path, args.minutes * 60)
-            asyncio.run(soak.run(args.at_once, args.edit_every, args.warm_up))
-        finally:
-            servers.stop()
+    with tempfile.TemporaryDirectory() as work, running_bot(get_settings().kb_path, Path(work)) as servers:
+        servers.say("warm-up", "金沙路")
+        soak = Soak(servers, Path(work) / "knowledge.db", args.minutes * 60)
+        asyncio.run(soak.run(args.at_once, args.edit_every, args.warm_up))
     text = report(soak, args)
     print(text)
     (ROOT / "benchmarks" / "results" / args.out).write_text(text, encoding="utf-8")

@@ -197,3 +197,19 @@ class BotApiStandIn:
     @staticmethod
     def _ok(result) -> web.Response:
         return web.json_response({"ok": True, "result": result})
+
+
+def relay_settings(api: BotApiStandIn, voice_cache_dir, **changes):
+    """The channel settings of a Telegram relay that talks to `api` (a test token, a generous rate limit), with
+    `changes` (rasa_url, staff ids, a stricter rate limit …) on top."""
+    from dataclasses import replace
+
+    from bot.settings import get_channel_settings
+
+    base = {
+        "telegram_token": "4242:TEST",
+        "telegram_base_url": api.base_url,
+        "voice_cache_dir": voice_cache_dir,
+        "rate_limit_messages": 100,
+    }
+    return replace(get_channel_settings(), **(base | changes))

@@ -11,15 +11,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
 from devtools.botapi_limited import LimitedBotApiStandIn
+from devtools.botapi_standin import relay_settings
 from devtools.servers import ROOT, running_bot
 from knowledge import follows, staff, store
 from knowledge.cli import cli
@@ -52,14 +51,7 @@ async def test_residents_follow_on_telegram_and_are_told_of_a_staff_edit(rasa, t
         monkeypatch.setenv(name, str(value))
     api = LimitedBotApiStandIn()
     await api.start()
-    settings = replace(
-        get_channel_settings(),
-        telegram_token="4242:TEST",
-        telegram_base_url=api.base_url,
-        rasa_url=rasa.url,
-        voice_cache_dir=tmp_path / "voice",
-        rate_limit_messages=100,
-    )
+    settings = relay_settings(api, tmp_path / "voice", rasa_url=rasa.url)
     app = build_application(settings)
     texts = lambda chat: [m["text"] for m in api.sent("sendMessage", chat)]  # noqa: E731
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 from telegram import Bot
 
-from bot.settings import get_channel_settings
 from bot.telegram import follow as tg_follow
 from bot.telegram.app import build_application
 from bot.telegram.notifier import Notifier, NotifierConfig
 from devtools.botapi_limited import LimitedBotApiStandIn
+from devtools.botapi_standin import relay_settings
 from knowledge import follows, store
 from knowledge.follows import Subject
 from knowledge.questions import QuestionLog
@@ -189,13 +188,7 @@ class CannedRasa:
 @pytest.fixture
 async def relay(api, paths):
     kb_path, follows_path, tmp = paths
-    settings = replace(
-        get_channel_settings(),
-        telegram_token="4242:TEST",
-        telegram_base_url=api.base_url,
-        voice_cache_dir=tmp / "voice",
-        rate_limit_messages=100,
-    )
+    settings = relay_settings(api, tmp / "voice")
     rasa = CannedRasa()
     app = build_application(settings, rasa=rasa)
     async with app:

@@ -8,19 +8,17 @@ from __future__ import annotations
 import asyncio
 import re
 import subprocess
-from dataclasses import replace
 
 import pytest
 from telegram import Update
 
 from bot.rasa_client import MAINTENANCE, RasaUnavailable
 from bot.ratelimit import RateLimiter, Verdict
-from bot.settings import get_channel_settings
 from bot.telegram import handlers
 from bot.telegram.app import COMMANDS, build_application
 from bot.telegram.render import TELEGRAM_LIMIT, split_message
 from bot.voice import duration_seconds, synthesize
-from devtools.botapi_standin import BotApiStandIn
+from devtools.botapi_standin import BotApiStandIn, relay_settings
 
 ANSWER = [
     {
@@ -93,14 +91,8 @@ async def relay(tmp_path, monkeypatch):
     api = BotApiStandIn()
     await api.start()
     monkeypatch.setenv("WESTBOT_QUESTIONS", str(tmp_path / "questions.db"))
-    settings = replace(
-        get_channel_settings(),
-        telegram_token="4242:TEST",
-        telegram_base_url=api.base_url,
-        telegram_staff_ids=frozenset({7}),
-        rate_limit_messages=5,
-        rate_limit_seconds=60,
-        voice_cache_dir=tmp_path / "voice",
+    settings = relay_settings(
+        api, tmp_path / "voice", telegram_staff_ids=frozenset({7}), rate_limit_messages=5, rate_limit_seconds=60
     )
     rasa = ScriptedRasa()
     app = build_application(settings, rasa=rasa)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import replace
 
 import pytest
 
-from bot.settings import get_channel_settings
 from bot.telegram.app import build_application
-from devtools.botapi_standin import BotApiStandIn
+from devtools.botapi_standin import BotApiStandIn, relay_settings
 from devtools.servers import running_bot
 
 pytestmark = pytest.mark.slow
@@ -38,14 +36,7 @@ def feedback_button(message: dict, kind: str) -> str:
 async def test_a_resident_talks_to_the_bot_on_telegram(rasa, tmp_path):
     api = BotApiStandIn()
     await api.start()
-    settings = replace(
-        get_channel_settings(),
-        telegram_token="4242:TEST",
-        telegram_base_url=api.base_url,
-        rasa_url=rasa.url,
-        voice_cache_dir=tmp_path / "voice",
-        rate_limit_messages=100,
-    )
+    settings = relay_settings(api, tmp_path / "voice", rasa_url=rasa.url)
     app = build_application(settings)
     sent = lambda: len(api.sent("sendMessage"))  # noqa: E731
 

@@ -146,16 +146,20 @@ class ActionRecordFeedback(Action):
         return []
 
 
-# A typed message naming this many words of the plan is a question, whatever else it says.
+# A typed message naming this many words of the plan is a question, whatever else it says; one that asks
+# (one of QUESTION_CUES) needs one plan word.
 PLAN_WORDS_OF_A_QUESTION = 2
+QUESTION_CUES = ("?", "吗", "有没有", "谁", "怎么", "哪里", "几时", "什么时候", "能不能", "可不可以", "会不会")
 
 
 def asks_about_the_plan(text: str) -> bool:
-    """True when typed text names at least two words (of two characters or more) that the plan has."""
+    """True when typed text names two words (of two characters or more) that the plan has, or names one and
+    asks something (街边的垃圾没人清理，有人管吗): a question, not a verdict on an answer (这个回答没什么用)."""
     kb = knowledge_base()
     query = kb.analyze(text)
     named = [g for g in query.groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)]
-    return len(named) >= PLAN_WORDS_OF_A_QUESTION
+    asks = any(cue in query.text for cue in QUESTION_CUES)
+    return len(named) >= PLAN_WORDS_OF_A_QUESTION or (len(named) == 1 and asks)
 
 
 def _question_intent(message: dict[str, Any]) -> dict[str, Any]:

@@ -254,7 +254,7 @@ async def test_feedback_counts_for_the_answer_pressed_once(tmp_path):
     assert [(r["passage_id"], r["helpful"], r["question"]) for r in rows] == [(11, 0, "老人在哪里吃饭")]
 
 
-@pytest.mark.parametrize("typed", ["没用", "这个回答没什么用", "不对，答非所问"])
+@pytest.mark.parametrize("typed", ["没用", "这个回答没什么用", "不对，答非所问", "回答不对"])
 async def test_a_typed_verdict_is_taken_as_feedback(typed):
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(typed, intent="feedback_not_helpful", slots={"last_passage": None})
@@ -296,3 +296,13 @@ async def test_the_conversations_subject_does_not_answer_a_question_about_someth
     assert not sources(messages)
     messages, _ = await ask("几时开工", intent="ask_roads", confidence=0.8, slots=context)
     assert sources(messages) and "金沙路" in text_of(messages)
+
+
+async def test_a_question_naming_one_plan_word_is_not_taken_for_feedback():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        "街边的垃圾总是没人清理，有人管吗？", intent="feedback_not_helpful", slots={"last_passage": None}
+    )
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    assert "请先问一个问题" not in text_of(dispatcher.messages)  # answered or declined as a question
+    assert "12345" in text_of(dispatcher.messages) or sources(dispatcher.messages)

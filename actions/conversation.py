@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from . import elder, replies
+from . import replies
 from .resources import knowledge_base, question_log
 
 ELDER_ON = "好的，已换成长者模式。\n回答会更短、更简单。\n想换回来，请发“普通模式”。"
-ELDER_ON_HINT = "您可以问：老人吃饭、找工作、哪条路在修。"
+ELDER_ON_HINT = "您可以直接打字问，也可以按下面的按钮："
+# Questions to start with, one press each (the payload is sent as if typed: within Telegram's 64 bytes).
+ELDER_EXAMPLES = [
+    {"title": "老人吃饭", "payload": "老人在哪里吃饭？"},
+    {"title": "找工作", "payload": "区里有什么找工作的帮助？"},
+    {"title": "哪条路在修", "payload": "今年哪些路在修？"},
+]
 ELDER_OFF = "已换回普通模式，回答会更完整。想要简短的回答，请发“长者模式”。"
 VOICE_REPLIES = {
     "voice_cantonese": ("yue", "好，长者模式的语音会用广东话读。想换回普通话，请发“讲普通话”。"),
@@ -36,8 +43,8 @@ class ActionSwitchMode(Action):
             return [SlotSet("voice_lang", lang)]
         turn_on = intent == "elder_mode_on"
         if turn_on:
-            dispatcher.utter_message(text=ELDER_ON, buttons=elder.BUTTONS[2:], json_message={"mode": "elder"})
-            dispatcher.utter_message(text=ELDER_ON_HINT)
+            dispatcher.utter_message(text=ELDER_ON, json_message={"mode": "elder"})
+            dispatcher.utter_message(text=ELDER_ON_HINT, buttons=ELDER_EXAMPLES)
         else:
             dispatcher.utter_message(text=ELDER_OFF, json_message={"mode": "standard"})
         return [SlotSet("elder_mode", turn_on)]
@@ -93,6 +100,8 @@ class ActionGiveContacts(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if is_long_plan_question(tracker.latest_message or {}):
+            return await answer_as_question(dispatcher, tracker, domain)
         contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
         lines = ["可以打这些电话咨询："]
         for c in contacts[:3]:
@@ -119,11 +128,7 @@ class ActionRecordFeedback(Action):
         if pressed_passage(latest) is None and asks_about_the_plan(latest.get("text") or ""):
             # Typed words the NLU took for a verdict (楼下垃圾老是没人扫，环卫归谁管: 没人… reads like 没用) but
             # that name things of the plan: a question, answered as one.
-            from .plan import ActionAnswerFromPlan
-
-            question = tracker.copy()
-            question.latest_message = {**latest, "intent": _question_intent(latest)}
-            return await ActionAnswerFromPlan().run(dispatcher, question, domain)
+            return await answer_as_question(dispatcher, tracker, domain)
         helpful = (latest.get("intent") or {}).get("name") == "feedback_helpful"
         passage = pressed_passage(latest) or tracker.get_slot("last_passage")
         if passage is None:
@@ -160,6 +165,29 @@ def asks_about_the_plan(text: str) -> bool:
     named = [g for g in query.groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)]
     asks = any(cue in query.text for cue in QUESTION_CUES)
     return len(named) >= PLAN_WORDS_OF_A_QUESTION or (len(named) == 1 and asks)
+
+
+# Residents ask where the answers come from (about) or whom to call (contacts) in a few words; a long message that
+# names the plan's words and asks (我是退休老师…想问下区里有没有打算建新的文化活动场所？) is a question about the plan
+# whatever short intent the NLU gave it.
+LONG_QUESTION_CHARS = 20
+
+
+def is_long_plan_question(message: dict[str, Any]) -> bool:
+    text = message.get("text") or ""
+    if text.startswith("/") or len(re.sub(r"[\W_]+", "", text)) < LONG_QUESTION_CHARS:
+        return False
+    return asks_about_the_plan(text)
+
+
+async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answer the latest message from the plan, read with the NLU's best-ranked topic intent."""
+    from .plan import ActionAnswerFromPlan
+
+    latest = tracker.latest_message or {}
+    question = tracker.copy()
+    question.latest_message = {**latest, "intent": _question_intent(latest)}
+    return await ActionAnswerFromPlan().run(dispatcher, question, domain)
 
 
 def _question_intent(message: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +261,8 @@ class ActionAbout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if is_long_plan_question(tracker.latest_message or {}):
+            return await answer_as_question(dispatcher, tracker, domain)
         documents = knowledge_base().documents()
         lines = ["我根据这些文件回答问题："]
         lines += [f"· 《{d['title']}》（{d['source']}，{d['published']}发布）" for d in documents]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,16 @@ NAMED_FIRST = ("road", "programme", "community", "place")  # not groups of peopl
 # A button of a fairly-sure reply sends /ask_plan{"passage_id":"87"}: that passage is shown, no search.
 PASSAGE_ENTITY = "passage_id"
 _RANK = {policy.SURE: 2, policy.FAIRLY_SURE: 1, policy.DECLINE: 0}
+# 还有呢 / 另外一条呢 / 还有没有别的 / 仲有冇: the next related passage of the last question, not a new search. The
+# slot holds those passages' ids, best first (None: no answer to go on from; []: nothing more).
+MORE_INTENT = "ask_more"
+MORE_SLOT = "more_passages"
+MORE_INTENT_CHARS = 8
+_MORE_CUE = re.compile(r"还有|另外|其他|其它|别的|下一|再来一|再说一|再给一|换一")
+_MORE_ONLY = re.compile(
+    r"^(?:还有|另外|其他|其它|别的|下一|再来|再说|再给|换|那么|那|请问|相关|有关|计划里|内容|"
+    r"一|个|条|点|些|项|样|种|方面|件|段|的|呢|吗|嘛|吧|啊|呀|没有|没|么|不|了)+$"
+)
 
 
 @dataclass
@@ -73,6 +84,8 @@ class ActionAnswerFromPlan(Action):
         if not has_meaningful_text(text):
             dispatcher.utter_message(text=replies.nothing_to_read())
             return []
+        if asks_for_more(text, intent):
+            return await self._show_more(dispatcher, tracker, elder_mode)
         nlu_entities = [
             e.get("value") for e in message.get("entities") or [] if e.get("entity") in ENTITY_TYPES and e.get("value")
         ]
@@ -109,11 +122,11 @@ class ActionAnswerFromPlan(Action):
             )
         if decision.kind == policy.DECLINE:
             dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode))
-            return []
+            return [SlotSet(MORE_SLOT, None)]
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=len(raw) > MAX_QUESTION_CHARS)
 
-    async def _show_passage(self, dispatcher, tracker, wanted, elder_mode) -> list[dict[str, Any]]:
-        """A button of a fairly-sure reply: that passage, as a sure answer."""
+    async def _show_passage(self, dispatcher, tracker, wanted, elder_mode, intro: str = "") -> list[dict[str, Any]]:
+        """A button of a fairly-sure reply, or 还有呢: that passage, as a sure answer."""
         kb = knowledge_base()
         loop = asyncio.get_running_loop()
         passage = await loop.run_in_executor(None, kb.passage, _as_int(wanted))
@@ -125,13 +138,34 @@ class ActionAnswerFromPlan(Action):
             [hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1], policy.Decision(policy.SURE, 1.0)
         )
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
-        return await _reply(dispatcher, tracker, found, contacts, elder_mode)
+        more = [p for p in tracker.get_slot(MORE_SLOT) or [] if _as_int(p) != passage["id"]]
+        return await _reply(dispatcher, tracker, found, contacts, elder_mode, more=more, intro=intro)
+
+    async def _show_more(self, dispatcher, tracker, elder_mode) -> list[dict[str, Any]]:
+        """还有呢: the next related passage of the last question still in use, or that there is none."""
+        kb = knowledge_base()
+        loop = asyncio.get_running_loop()
+        remaining = tracker.get_slot(MORE_SLOT)
+        for wanted in remaining or []:
+            if await loop.run_in_executor(None, kb.passage, _as_int(wanted)) is not None:
+                return await self._show_passage(dispatcher, tracker, wanted, elder_mode, intro=replies.MORE_INTRO)
+        contacts = await loop.run_in_executor(None, kb.contacts, tracker.get_slot("last_topic"))
+        dispatcher.utter_message(text=replies.no_more(contacts, asked_before=remaining is not None))
+        return [SlotSet(MORE_SLOT, [] if remaining is not None else None)]
 
 
 async def _reply(
-    dispatcher, tracker, found: Assessment, contacts: list[dict], elder_mode: bool, too_long: bool = False
+    dispatcher,
+    tracker,
+    found: Assessment,
+    contacts: list[dict],
+    elder_mode: bool,
+    too_long: bool = False,
+    more: list | None = None,
+    intro: str = "",
 ) -> list[dict[str, Any]]:
-    """Say a sure or fairly-sure reply in the resident's mode; remember its topic, passage and entity."""
+    """Say a sure or fairly-sure reply in the resident's mode; remember its topic, passage and entity, and the
+    related passages 还有呢 shows next (`more`, or those of this search that the reply does not quote)."""
     glossary = await asyncio.get_running_loop().run_in_executor(None, knowledge_base().glossary) if elder_mode else {}
     text_out, buttons, custom = compose(
         found,
@@ -142,11 +176,16 @@ async def _reply(
         too_long=too_long,
         follow_offer=follow.offer_for(tracker.sender_id, found),  # following (actions/follow.py)
     )
-    dispatcher.utter_message(text=text_out, buttons=buttons, json_message=custom)
+    dispatcher.utter_message(text=f"{intro}\n{text_out}" if intro else text_out, buttons=buttons, json_message=custom)
     best = found.hits[0]
+    if more is None:
+        quoted = replies.second_passage(found.hits) if found.decision.kind == policy.SURE else None
+        shown = {best.passage["id"], quoted["id"] if quoted else None}
+        more = [p["id"] for p in replies.related(found.hits) if p["id"] not in shown]
     events = [
         SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
         SlotSet("last_passage", float(best.passage["id"])),
+        SlotSet(MORE_SLOT, more),
     ]
     if found.entities:
         events.append(SlotSet("last_entity", found.entities[0]))
@@ -176,6 +215,7 @@ def compose(
     best = found.hits[0]
     closest = found.decision.kind == policy.FAIRLY_SURE
     others = replies.alternatives(found.hits) if closest else []
+    shown = best.passage
     standard = (
         replies.closest_answer(found.hits, contacts) if closest else replies.standard_answer(found.hits, contacts)
     )
@@ -189,9 +229,13 @@ def compose(
         **follow_custom,
     }
     if not elder_mode:
-        return standard, replies.alternative_buttons(others) + replies.FEEDBACK_BUTTONS + follow_buttons, custom
+        return (
+            standard,
+            replies.alternative_buttons(others, shown=shown) + replies.FEEDBACK_BUTTONS + follow_buttons,
+            custom,
+        )
     others = others[:1]  # big buttons: one other passage at most beside the three of elder mode
-    buttons = replies.alternative_buttons(others, elder=True) + elder.BUTTONS + follow_buttons
+    buttons = replies.alternative_buttons(others, elder=True, shown=shown) + elder.BUTTONS + follow_buttons
     names = [*found.names, *(m for m in best.matched if any(m in n or n in m for n in found.names))]
     reply = elder.simplify_for_elders(
         best.passage, best.matched, len(standard), contacts, glossary, buttons=buttons, names=names
@@ -212,6 +256,15 @@ def _has_own_words(kb, text: str, found: Assessment) -> bool:
     passage = found.hits[0].passage["match_text"]
     own = [g for g in kb.analyze(text).groups if g.is_content]
     return not own or any(term_credit(g, passage)[0] > 0 for g in own)
+
+
+def asks_for_more(text: str, intent: str | None = None) -> bool:
+    """还有呢, 另外一条呢, 还有没有别的, 下一条: the message asks only for more of the last answer (a short message
+    the NLU reads as such counts too; 还有别的养老服务吗 is a question of its own)."""
+    bare = re.sub(r"[\W_]+", "", text)
+    if _MORE_CUE.search(bare) and _MORE_ONLY.match(bare):
+        return True
+    return intent == MORE_INTENT and len(bare) <= MORE_INTENT_CHARS
 
 
 def points_back(text: str) -> bool:

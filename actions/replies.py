@@ -11,7 +11,12 @@ from knowledge.texts import CONTACT_FALLBACK, MAINTENANCE  # noqa: F401  (MAINTE
 CLOSEST_INTRO = "计划里和您的问题最接近的是："
 CLOSEST_ELDER = "计划里最接近的是："
 ALTERNATIVES_INTRO = "也可能您想问："
+MORE_INTRO = "计划里相关的还有一条："
 BUTTON_TITLE_CHARS = 18
+# Another passage is worth offering (a button, or 还有呢) when it holds a good share of what was asked, not just
+# a word like 今年 or 检查: at least RELATED_COVERAGE of the question and RELATED_RATIO of what the best one holds.
+RELATED_COVERAGE = 0.3
+RELATED_RATIO = 0.6
 # Offered under standard answers; staff see the counts in `kb unanswered`.
 FEEDBACK_BUTTONS = [
     {"title": "👍 有用", "payload": "/feedback_helpful"},
@@ -48,19 +53,26 @@ def contact_text(contacts: list[dict]) -> str:
 
 def standard_answer(hits: list[Hit], contacts: list[dict], today: date | None = None) -> str:
     """An answer from the best passage (and a close second one), with a note on the plan's age and the source."""
-    best = hits[0]
-    passage = best.passage
+    passage = hits[0].passage
     lines = [f"《{passage['title']}》（{passage['published']}发布）中写道：", passage["text"]]
+    if other := second_passage(hits):
+        lines.append(f"另外，“{other['heading'] or short_section(other['section'])}”部分写道：")
+        lines.append(other["text"])
+    lines += _age_and_source(passage, contacts, today)
+    return "\n".join(lines)
+
+
+def second_passage(hits: list[Hit]) -> dict | None:
+    """A passage under another heading that a sure answer quotes too: it answers as well as the best one."""
+    best = hits[0]
     for other in hits[1:2]:
         if (
             other.score >= best.score * SECOND_PASSAGE_RATIO
-            and other.passage["heading"] != passage["heading"]
+            and other.passage["heading"] != best.passage["heading"]
             and other.coverage >= best.coverage
         ):
-            lines.append(f"另外，“{other.passage['heading'] or short_section(other.passage['section'])}”部分写道：")
-            lines.append(other.passage["text"])
-    lines += _age_and_source(passage, contacts, today)
-    return "\n".join(lines)
+            return other.passage
+    return None
 
 
 def _age_and_source(passage: dict, contacts: list[dict], today: date | None = None) -> list[str]:
@@ -83,30 +95,47 @@ def closest_answer(hits: list[Hit], contacts: list[dict], today: date | None = N
     return "\n".join(lines)
 
 
+def related(hits: list[Hit]) -> list[dict]:
+    """The other passages of a search worth showing beside the best one, best first (see RELATED_COVERAGE)."""
+    best = hits[0]
+    floor = max(RELATED_COVERAGE, RELATED_RATIO * best.coverage)
+    return [h.passage for h in hits[1:] if h.coverage >= floor and h.passage["id"] != best.passage["id"]]
+
+
 def alternatives(hits: list[Hit]) -> list[dict]:
-    """The next-best passages worth offering beside the closest one: other headings, some coverage."""
-    offered, seen = [], {hits[0].passage["heading"] or hits[0].passage["text"]}
-    for hit in hits[1:]:
-        key = hit.passage["heading"] or hit.passage["text"]
-        if hit.coverage <= 0 or key in seen:
-            continue
-        seen.add(key)
-        offered.append(hit.passage)
-        if len(offered) == ALTERNATIVES_OFFERED:
-            break
-    return offered
+    """The next-best passages a fairly-sure reply offers as buttons."""
+    return related(hits)[:ALTERNATIVES_OFFERED]
 
 
-def passage_title(passage: dict, limit: int = BUTTON_TITLE_CHARS) -> str:
-    """What a button calls a passage: its heading, or the start of its text."""
-    title = passage["heading"] or passage["text"].rstrip("。")
+def passage_title(passage: dict, limit: int = BUTTON_TITLE_CHARS, taken: frozenset[str] = frozenset()) -> str:
+    """What a button calls a passage: its heading, or the start of its text when the heading is `taken` (another
+    passage on the screen has it) or missing."""
+    title = passage["heading"] if passage["heading"] and passage["heading"] not in taken else ""
+    title = title or passage["text"].rstrip("。")
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-def alternative_buttons(passages: list[dict], elder: bool = False) -> list[dict]:
-    """Buttons that show another passage (within Telegram's 64 bytes of callback data)."""
+def alternative_buttons(passages: list[dict], elder: bool = False, shown: dict | None = None) -> list[dict]:
+    """Buttons that show another passage (within Telegram's 64 bytes of callback data). A passage under the same
+    heading as the `shown` one, or as an earlier button, is named by the start of its text."""
     prefix = "" if elder else ALTERNATIVES_INTRO
-    return [{"title": prefix + passage_title(p), "payload": f'/ask_plan{{"passage_id":"{p["id"]}"}}'} for p in passages]
+    taken = {shown["heading"]} if shown and shown.get("heading") else set()
+    buttons = []
+    for p in passages:
+        buttons.append({"title": prefix + passage_title(p, taken=frozenset(taken)), "payload": passage_payload(p)})
+        taken.add(p["heading"])
+    return buttons
+
+
+def passage_payload(passage: dict) -> str:
+    return f'/ask_plan{{"passage_id":"{passage["id"]}"}}'
+
+
+def no_more(contacts: list[dict], asked_before: bool) -> str:
+    """还有呢 when nothing else of the plan is near the last question (or nothing was asked yet)."""
+    if not asked_before:
+        return "您想了解哪方面？请直接问我，比如：老人在哪里吃饭？"
+    return f"计划里和这个问题有关的，我都已经告诉您了。想了解更具体的情况，可以问{contact_text(contacts)}。"
 
 
 def passage_gone() -> str:

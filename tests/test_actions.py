@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlite_utils
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, resources
+from actions import conversation, replies, resources
 from actions.elder import MAX_RATIO
-from actions.plan import ActionAnswerFromPlan
+from actions.plan import MORE_SLOT, ActionAnswerFromPlan, asks_for_more
+from knowledge.search import Hit
+from knowledge.text import normalize_question
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +79,7 @@ async def test_a_question_the_plan_does_not_answer_is_declined_and_logged(tmp_pa
     assert not sources(messages)
     reply = text_of(messages)
     assert "没有讲到" in reply and "12345" in reply
-    assert events == []
+    assert events == [SlotSet(MORE_SLOT, None)]  # 还有呢 then has no earlier answer to go on from
     rows = list(sqlite_utils.Database(tmp_path / "questions.db")["questions"].rows)
     assert [r["text"] for r in rows] == ["明天会下雨吗"]
     assert rows[0]["outcome"] == "declined" and rows[0]["sender"] != "resident-1"
@@ -306,3 +309,95 @@ async def test_a_question_naming_one_plan_word_is_not_taken_for_feedback():
     await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
     assert "请先问一个问题" not in text_of(dispatcher.messages)  # answered or declined as a question
     assert "12345" in text_of(dispatcher.messages) or sources(dispatcher.messages)
+
+
+def slot_value(events, name):
+    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
+
+
+async def test_asking_for_more_shows_the_next_related_passage_until_there_is_none():
+    first, events = await ask("污染防治有什么措施", intent="ask_plan")
+    more = slot_value(events, MORE_SLOT)
+    assert len(more) >= 2  # the plan has several passages on pollution
+    shown = [sources(first)[0]["passage_id"]]
+    slots = {"last_passage": float(shown[0]), MORE_SLOT: more}
+    for asked in ("还有呢", "另外一条呢"):
+        messages, events = await ask(asked, intent="ask_more", slots=slots)
+        [source] = sources(messages)
+        assert text_of(messages).startswith(replies.MORE_INTRO)
+        assert source["passage_id"] == more[0] and source["passage_id"] not in shown
+        shown.append(source["passage_id"])
+        more = slot_value(events, MORE_SLOT)
+        slots[MORE_SLOT] = more
+    slots[MORE_SLOT] = []
+    messages, events = await ask("还有没有别的？", intent="out_of_scope", slots=slots)
+    assert "都已经告诉您了" in text_of(messages) and not sources(messages)
+
+
+async def test_asking_for_more_before_any_answer_asks_for_a_question():
+    messages, events = await ask("还有呢", intent="ask_more")
+    assert "请直接问我" in text_of(messages) and not sources(messages)
+
+
+@pytest.mark.parametrize(
+    "text, more",
+    [
+        ("还有呢", True),
+        ("另外一条呢？", True),
+        ("还有没有其他的", True),
+        ("下一条", True),
+        ("还有别的养老服务吗", False),
+        ("再说一遍", False),
+        ("不是这个", False),
+    ],
+)
+def test_what_asks_for_more(text, more):
+    assert asks_for_more(text) is more
+
+
+def test_a_normalized_cantonese_request_for_more_is_one():
+    assert asks_for_more(normalize_question("仲有冇呀？"))
+
+
+def test_other_passages_offered_hold_a_good_share_of_the_question():
+    def hit(pid, coverage, heading="标题"):
+        passage = {"id": pid, "heading": heading, "text": f"第{pid}段。"}
+        return Hit(passage=passage, score=coverage, coverage=coverage)
+
+    hits = [hit(1, 1.0), hit(2, 0.7), hit(3, 0.5), hit(4, 0.28)]
+    assert [p["id"] for p in replies.related(hits)] == [2]  # at least 0.6 of the best one's share
+    hits = [hit(1, 0.5), hit(2, 0.35), hit(3, 0.28)]
+    assert [p["id"] for p in replies.related(hits)] == [2]  # and never under 0.3 of the question
+    # A passage under the same heading as the one shown is named by its own text, not the shared heading.
+    buttons = replies.alternative_buttons([hits[1].passage], shown=hits[0].passage)
+    assert buttons[0]["title"] == replies.ALTERNATIVES_INTRO + "第2段"
+
+
+@pytest.mark.parametrize(
+    "action, intent, text",
+    [
+        (conversation.ActionAbout, "about", "我家老人每天都去社区活动，想问下区里今年有没有打算多建一些文化场馆？"),
+        (
+            conversation.ActionGiveContacts,
+            "ask_contact",
+            "我爸腿脚不方便，想问问上门康复服务今年还有没有，能不能跟我说说？",
+        ),
+    ],
+)
+async def test_a_long_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(action, intent, text):
+    dispatcher = CollectingDispatcher()
+    await action().run(dispatcher, make_tracker(text, intent=intent), {})
+    assert sources(dispatcher.messages)
+
+
+@pytest.mark.parametrize(
+    "action, intent, text, says",
+    [
+        (conversation.ActionAbout, "about", "你的资料是哪里来的", "我根据这些文件回答问题"),
+        (conversation.ActionGiveContacts, "ask_contact", "上门康复找谁问", "可以打这些电话咨询"),
+    ],
+)
+async def test_a_short_chitchat_message_keeps_its_reply(action, intent, text, says):
+    dispatcher = CollectingDispatcher()
+    await action().run(dispatcher, make_tracker(text, intent=intent), {})
+    assert text_of(dispatcher.messages).startswith(says)

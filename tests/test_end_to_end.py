@@ -53,6 +53,18 @@ def test_a_resident_conversation(bot):
     assert "12345" in text(declined)
 
 
+def test_more_of_an_answer_and_a_long_question_taken_for_chitchat(bot):
+    first = bot.say("e2e-more", "污染防治有什么措施")
+    seen = {source(first)["passage_id"]}
+    for asked in ("还有呢", "另外一条呢", "还有没有别的"):
+        more = bot.say("e2e-more", asked)
+        assert text(more).startswith("计划里相关的还有一条") and source(more)["passage_id"] not in seen, asked
+        seen.add(source(more)["passage_id"])
+    # The NLU reads this as a question about where the answers come from; it is a question about the plan.
+    long = bot.say("e2e-more", "我家老人每天都去社区活动，想问下区里今年有没有打算多建一些文化场馆？")
+    assert source(long) and "文化" in text(long)
+
+
 @pytest.mark.parametrize(
     "message", ["", "😀😀😀", "。。。", '"NEAR(*', "'; DROP TABLE passages; --", "路" * 10_000, "<b>金沙路</b>"]
 )
@@ -63,7 +75,15 @@ def test_bad_input_gets_a_polite_reply(bot, message):
 
 def test_elder_mode_is_short_and_survives_a_restart(bot):
     standard = bot.say("e2e-std", "找工作")
-    assert "长者模式" in text(bot.say("e2e-elder", "长者模式"))
+    switched = bot.say("e2e-elder", "长者模式")
+    assert "长者模式" in text(switched)
+    examples = [b for m in switched for b in m.get("buttons") or []]
+    assert [b["title"] for b in examples] == ["老人吃饭", "找工作", "哪条路在修"]
+    # Each example gets a short answer from the plan: its payload (web, inline buttons) or its title (Telegram's
+    # elder keyboard sends the label).
+    for said in [b[key] for b in examples for key in ("payload", "title")]:
+        answer = bot.say("e2e-elder", said)
+        assert source(answer) and any((m.get("custom") or {}).get("mode") == "elder" for m in answer), said
     elder = bot.say("e2e-elder", "找工作")
     assert source(elder)
     assert len(text(elder)) < MAX_RATIO * len(text(standard))

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.policy import SURE
+from knowledge.text import has_meaningful_text, normalize_question
 
 from . import replies
 from .resources import knowledge_base, question_log
@@ -100,7 +106,7 @@ class ActionGiveContacts(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if is_long_plan_question(tracker.latest_message or {}):
+        if passes_on_as_question(tracker.latest_message or {}):
             return await answer_as_question(dispatcher, tracker, domain)
         contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
         lines = ["可以打这些电话咨询："]
@@ -125,7 +131,7 @@ class ActionRecordFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         latest = tracker.latest_message or {}
-        if pressed_passage(latest) is None and asks_about_the_plan(latest.get("text") or ""):
+        if passes_on_as_question(latest):
             # Typed words the NLU took for a verdict (楼下垃圾老是没人扫，环卫归谁管: 没人… reads like 没用) but
             # that name things of the plan: a question, answered as one.
             return await answer_as_question(dispatcher, tracker, domain)
@@ -178,6 +184,46 @@ def is_long_plan_question(message: dict[str, Any]) -> bool:
     if text.startswith("/") or len(re.sub(r"[\W_]+", "", text)) < LONG_QUESTION_CHARS:
         return False
     return asks_about_the_plan(text)
+
+
+def passes_on_as_question(message: dict[str, Any]) -> bool:
+    """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
+    the plan's words, or a long about/ask_contact message that does. The question bank reads the bot's routing
+    with this too (benchmarks/question_bank.py)."""
+    intent = (message.get("intent") or {}).get("name")
+    if intent in ("feedback_helpful", "feedback_not_helpful"):
+        return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")
+    if intent in CHITCHAT_CUES:
+        if is_long_plan_question(message):
+            return True
+        says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
+        return not says_its_own_cue and plan_surely_answers(message)
+    return False
+
+
+# The words by which the NLU's classifier tells these intents (nlu/data/cues.yml): a short message that has none
+# of them and that the plan surely answers is a question (「爱心父母大联盟」是做什么的？ is not about the bot's
+# sources; 有人收保护费，有冇人理 is not asking for a phone number). 我要找人工 and 数据从哪里来 keep their replies.
+CHITCHAT_CUES = {"about": ("cue_source", "cue_about_bot"), "ask_contact": ("cue_contact",)}
+CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
+
+
+@functools.lru_cache(maxsize=8)
+def _cues(names: tuple[str, ...]) -> re.Pattern:
+    cues = {c["regex"]: c["examples"] for c in yaml.safe_load(CUES_FILE.read_text(encoding="utf-8"))["nlu"]}
+    return re.compile("|".join(line.strip()[2:] for n in names for line in cues[n].splitlines() if line.strip()))
+
+
+def plan_surely_answers(message: dict[str, Any]) -> bool:
+    """True when the plan surely answers the message read as a question (「爱心父母大联盟」是做什么的？, which the NLU
+    may take for a question about the bot's sources); 资料是哪里来的 is not such a question."""
+    from .plan import assess
+
+    text = normalize_question(message.get("text") or "")
+    if not has_meaningful_text(text):
+        return False
+    intent = _question_intent(message)
+    return assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind == SURE
 
 
 async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
@@ -261,7 +307,7 @@ class ActionAbout(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if is_long_plan_question(tracker.latest_message or {}):
+        if passes_on_as_question(tracker.latest_message or {}):
             return await answer_as_question(dispatcher, tracker, domain)
         documents = knowledge_base().documents()
         lines = ["我根据这些文件回答问题："]

@@ -6,7 +6,8 @@
     python benchmarks/question_bank.py --steps      # each reading step's effect -> question-bank-steps.md
 
 Every question is read the way the action reads it (`actions.plan.assess`: the trained NLU's intent and
-entities, the search, `knowledge.policy.features`). The answerability model that decides is never fitted on the
+entities, the search, `knowledge.policy.features`) and routed as the bot routes it: one the NLU sends to
+another action (rules.yml; a greeting, 再说一遍) gets no answer from the plan. The answerability model that decides is never fitted on the
 fold it is scored on: for fold k it is fitted on the other four, and its thresholds are chosen there too (at least
 97% of their decline questions declined). Folds 0-2 are for development; folds 3-4 are the held-out report and
 their failures are never listed for tuning. The NLU is trained on nlu/data only, never on the bank.
@@ -66,11 +67,38 @@ def parse_all(texts: list[str], model: Path) -> list[dict]:
     return asyncio.run(run())
 
 
+def answering_intents() -> frozenset[str]:
+    """The intents nlu/data/rules.yml sends to the answer action."""
+    rules = yaml.safe_load((ROOT / "nlu" / "data" / "rules.yml").read_text(encoding="utf-8"))["rules"]
+    return frozenset(
+        step["intent"]
+        for rule in rules
+        for step in rule["steps"][:1]
+        if "intent" in step and {"action": "action_answer_from_plan"} in rule["steps"]
+    )
+
+
+def reaches_the_plan(text: str, parse: dict, answering: frozenset[str]) -> bool:
+    """Whether the bot answers this message from the plan at all, as it routes it: by the rules, less what the
+    answer action takes for 还有呢, plus what the chitchat actions pass on (a long question read as `about`)."""
+    from actions.conversation import passes_on_as_question
+    from actions.plan import asks_for_more
+    from knowledge.text import normalize_question
+
+    intent = (parse.get("intent") or {}).get("name")
+    if intent in answering:
+        return not asks_for_more(normalize_question(text), intent)
+    return passes_on_as_question(
+        {"text": text, "intent": parse.get("intent"), "intent_ranking": parse.get("intent_ranking"), "entities": []}
+    )
+
+
 def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
     """Search every question as the action does; keep the features and the best passages."""
     from actions.plan import ENTITY_TYPES, assess
     from knowledge.text import normalize_question
 
+    answering = answering_intents()
     rows = []
     for item, parse in zip(bank, parses):
         intent = (parse.get("intent") or {}).get("name")
@@ -86,6 +114,7 @@ def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
                 "found": found,
                 "features": found.features,
                 "intent": intent,
+                "reaches": reaches_the_plan(item["q"], parse, answering),
                 "seconds": elapsed,
                 "text": kb.analyze(text).text,  # as the wording model reads it
             }
@@ -142,7 +171,9 @@ def judge(row: dict, model) -> dict:
     item, found = row["item"], row["found"]
     decision = policy.decide(row["features"], model)
     outcome = {"kind": decision.kind, "probability": decision.probability}
-    if decision.kind == policy.DECLINE or not found.hits:
+    if not row["reaches"]:  # the NLU sent it elsewhere (a greeting, 再说一遍, …): no answer from the plan
+        outcome["kind"] = "elsewhere"
+    if outcome["kind"] in (policy.DECLINE, "elsewhere") or not found.hits:
         outcome.update(source=False, right_passage=False, keywords=False, passage=None)
         return outcome
     decided = Assessment(found.hits, found.topic, found.entities, decision)

@@ -382,9 +382,11 @@ def test_other_passages_offered_hold_a_good_share_of_the_question():
             "ask_contact",
             "我爸腿脚不方便，想问问上门康复服务今年还有没有，能不能跟我说说？",
         ),
+        # Short, but the plan surely answers it and it says none of the words of asking about the bot's sources.
+        (conversation.ActionAbout, "about", "家庭医生签约服务是做什么的？"),
     ],
 )
-async def test_a_long_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(action, intent, text):
+async def test_a_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(action, intent, text):
     dispatcher = CollectingDispatcher()
     await action().run(dispatcher, make_tracker(text, intent=intent), {})
     assert sources(dispatcher.messages)
@@ -395,6 +397,8 @@ async def test_a_long_question_the_nlu_took_for_chitchat_is_answered_from_the_pl
     [
         (conversation.ActionAbout, "about", "你的资料是哪里来的", "我根据这些文件回答问题"),
         (conversation.ActionGiveContacts, "ask_contact", "上门康复找谁问", "可以打这些电话咨询"),
+        (conversation.ActionGiveContacts, "ask_contact", "我要找人工", "可以打这些电话咨询"),
+        (conversation.ActionAbout, "about", "數據係邊度嚟", "我根据这些文件回答问题"),
     ],
 )
 async def test_a_short_chitchat_message_keeps_its_reply(action, intent, text, says):

@@ -93,10 +93,18 @@ class Synonym:
     phrases: tuple[str, ...]
 
 
+# Resident phrases -> plan words: written from the plan alone, item by item (resident_phrases.yml), then the
+# district's hand list (synonyms.yml), which wins for a phrase both have.
+SYNONYM_FILES = ("resident_phrases.yml", "synonyms.yml")
+
+
 @functools.lru_cache(maxsize=1)
 def synonyms() -> tuple[Synonym, ...]:
-    raw = yaml.safe_load((DATA_DIR / "synonyms.yml").read_text(encoding="utf-8")) or []
-    return tuple(Synonym(tuple(map(str, s["plan"])), tuple(map(str, s["say"]))) for s in raw)
+    entries: list[Synonym] = []
+    for name in SYNONYM_FILES:
+        raw = yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8")) or []
+        entries += [Synonym(tuple(map(str, s["plan"])), tuple(map(str, s["say"]))) for s in raw]
+    return tuple(entries)
 
 
 @functools.lru_cache(maxsize=1)

@@ -114,6 +114,18 @@ def other_years(text: str, known_years: set[int]) -> bool:
 _PLAN_OF_YEAR = re.compile(r"((?:19|20)\d\d)年[^,.?!，。？！]{0,6}(?:计划|规划)")
 
 
+# 2021年工作计划, 2021年的工作计划: the district's work plan of one year.
+_WORK_PLAN_OF_YEAR = re.compile(r"((?:19|20)\d\d)年(?:的|度)?工作计划")
+
+
+def another_year(text: str, plan_years: set[int], passage_text: str) -> bool:
+    """True when the question is about a year the knowledge base cannot speak for: a year neither a plan nor the
+    passage names (2019年的生产总值), or another year's work plan whatever the passage says (西区2021年的工作计划:
+    the 2020 plan mentions 2021's elections)."""
+    known = plan_years | years_in(passage_text)
+    return other_years(text, known) or any(int(y) not in plan_years for y in _WORK_PLAN_OF_YEAR.findall(text))
+
+
 def other_plan_year(text: str, plan_years: set[int]) -> bool:
     """True when `text` asks about the plan of a year no plan in the knowledge base is for, whatever a passage
     says of that year (the 2020 plan mentions preparing 2021's elections: that is not 2021's plan)."""

@@ -163,6 +163,10 @@ def features(
     question["other_year"] = float(
         lexicon.other_years(query.text, known_years) or lexicon.other_plan_year(query.text, set(plan_years or {2020}))
     )
+    # Not a feature of the model but a rule of decide(): no passage speaks for another year.
+    question["another_year"] = float(
+        lexicon.another_year(query.text, set(plan_years or {2020}), hits[0].passage["text"] if hits else "")
+    )
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)
@@ -225,6 +229,8 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
     model = model or default_model()
     if values.get("content_terms", 0.0) == 0.0 or values.get("coverage", 0.0) == 0.0:
         return Decision(DECLINE, 0.0)  # nothing the question is about is in the plan
+    if values.get("another_year"):
+        return Decision(DECLINE, 0.0)  # 2019年的生产总值, 西区2021年的工作计划: not this plan's to say
     p = model.probability(values)
     if p >= model.sure:
         return Decision(SURE, p)

@@ -63,3 +63,20 @@ def test_the_shipped_model_declines_a_price_question_it_would_answer_otherwise(k
     assert asked.decision.kind == policy.SURE
     assert priced.features["asks_price"] == 1.0
     assert priced.decision.probability < asked.decision.probability
+
+
+@pytest.mark.parametrize(
+    "question, declined",
+    [
+        ("西区2021年的工作计划是什么", True),  # the 2020 plan mentions 2021's elections: not 2021's plan
+        ("2018年西区搞了哪些道路建设", True),  # a year neither the plan nor the passage speaks of
+        ("2020年西区要推进哪些道路建设", False),
+        ("2021年社区换届工作怎么谋划", False),  # the passage itself is about 2021's elections
+    ],
+)
+def test_another_year_is_declined_whatever_the_model(kb, question, declined):
+    from actions.plan import assess
+
+    generous = model(sure=0.0, fairly_sure=0.0)
+    found = assess(kb, question, "ask_plan", 0.95, model=generous)
+    assert (found.decision.kind == policy.DECLINE) is declined, found.features["another_year"]

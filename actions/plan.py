@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from knowledge import policy, privacy
+from knowledge import lexicon, policy, privacy
 from knowledge.search import Hit, term_credit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
 
@@ -55,6 +55,10 @@ class Assessment:
     features: dict[str, float] = field(default_factory=dict)  # what the decision was made on
     # The places and programmes the question names, as it names them (金沙路): elder answers start with them.
     names: list[str] = field(default_factory=list)
+
+    def others(self) -> list[dict]:
+        """The other passages worth showing (也可能您想问 buttons, 还有呢), best first."""
+        return replies.related(self.hits)
 
 
 class ActionAnswerFromPlan(Action):
@@ -179,9 +183,9 @@ async def _reply(
     dispatcher.utter_message(text=f"{intro}\n{text_out}" if intro else text_out, buttons=buttons, json_message=custom)
     best = found.hits[0]
     if more is None:
-        quoted = replies.second_passage(found.hits) if found.decision.kind == policy.SURE else None
+        quoted = replies.second_passage(found.hits) if found.decision.kind == policy.SURE and not elder_mode else None
         shown = {best.passage["id"], quoted["id"] if quoted else None}
-        more = [p["id"] for p in replies.related(found.hits) if p["id"] not in shown]
+        more = [p["id"] for p in found.others() if p["id"] not in shown]
     events = [
         SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
         SlotSet("last_passage", float(best.passage["id"])),
@@ -214,10 +218,12 @@ def compose(
     follow_buttons, follow_custom = follow_offer
     best = found.hits[0]
     closest = found.decision.kind == policy.FAIRLY_SURE
-    others = replies.alternatives(found.hits) if closest else []
+    others = found.others()[: policy.ALTERNATIVES_OFFERED] if closest else []
     shown = best.passage
     standard = (
-        replies.closest_answer(found.hits, contacts) if closest else replies.standard_answer(found.hits, contacts)
+        replies.closest_answer(found.hits, contacts, offered=bool(others))
+        if closest
+        else replies.standard_answer(found.hits, contacts)
     )
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
@@ -287,6 +293,8 @@ def assess(
     topic = topic or policy.TOPIC_INTENTS.get(intent or "")
     hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2, query=query)
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
+    # A rule of policy.decide(), not a feature: a road by a name the plan never uses.
+    values["unknown_road"] = float(any(not kb.in_plan((name,)) for name in lexicon.road_names(own.text)))
     if entities and not any(g.is_content for g in own.groups):
         # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
         decision = policy.decide_about_entity(values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from knowledge.policy import ALTERNATIVES_OFFERED, SECOND_PASSAGE_RATIO
+from knowledge.policy import SECOND_PASSAGE_RATIO
 from knowledge.search import Hit
 from knowledge.texts import CONTACT_FALLBACK, MAINTENANCE  # noqa: F401  (MAINTENANCE: said by the actions)
 
@@ -85,26 +85,32 @@ def _age_and_source(passage: dict, contacts: list[dict], today: date | None = No
     return lines
 
 
-def closest_answer(hits: list[Hit], contacts: list[dict], today: date | None = None) -> str:
-    """A fairly-sure reply: the closest passage, said as such, with the plan's age and the source."""
+def closest_answer(hits: list[Hit], contacts: list[dict], today: date | None = None, offered: bool = False) -> str:
+    """A fairly-sure reply: the closest passage, said as such, with the plan's age and the source (and a pointer to
+    the buttons of the other passages `offered`)."""
     passage = hits[0].passage
     lines = [f"{CLOSEST_INTRO}《{passage['title']}》（{passage['published']}发布）写道：", passage["text"]]
-    if alternatives(hits):
+    if offered:
         lines.append(f"{ALTERNATIVES_INTRO}见下面的按钮。")
     lines += _age_and_source(passage, contacts, today)
     return "\n".join(lines)
 
 
 def related(hits: list[Hit]) -> list[dict]:
-    """The other passages of a search worth showing beside the best one, best first (see RELATED_COVERAGE)."""
+    """The other passages of a search worth showing beside the best one, best first: those that hold a good share
+    of the question (RELATED_COVERAGE) and what made the best one best: every term it matched, or all but one of
+    three or more (平安春运 shares 路 with 今年哪些路在修, not 建设)."""
     best = hits[0]
     floor = max(RELATED_COVERAGE, RELATED_RATIO * best.coverage)
-    return [h.passage for h in hits[1:] if h.coverage >= floor and h.passage["id"] != best.passage["id"]]
-
-
-def alternatives(hits: list[Hit]) -> list[dict]:
-    """The next-best passages a fairly-sure reply offers as buttons."""
-    return related(hits)[:ALTERNATIVES_OFFERED]
+    wanted = set(best.matched)
+    allowed_missing = 1 if len(wanted) >= 3 else 0
+    return [
+        h.passage
+        for h in hits[1:]
+        if h.coverage >= floor
+        and h.passage["id"] != best.passage["id"]
+        and len(wanted - set(h.matched)) <= allowed_missing
+    ]
 
 
 def passage_title(passage: dict, limit: int = BUTTON_TITLE_CHARS, taken: frozenset[str] = frozenset()) -> str:

@@ -16,6 +16,7 @@ import threading
 
 import yaml
 
+from . import segment
 from .settings import DATA_DIR
 
 # jieba parts of speech that frame a question rather than say what it is about: pronouns (我, 什么, 怎么),
@@ -124,6 +125,28 @@ def another_year(text: str, plan_years: set[int], passage_text: str) -> bool:
     the 2020 plan mentions 2021's elections)."""
     known = plan_years | years_in(passage_text)
     return other_years(text, known) or any(int(y) not in plan_years for y in _WORK_PLAN_OF_YEAR.findall(text))
+
+
+# A road or street by name: 岐江公路, 博爱路, 彩虹大道. A question about one the plan never names is not the plan's
+# to answer, however well the plan's list of roads covers 修/拓宽.
+ROAD_SUFFIXES = ("公路", "大道", "大街", "路", "街")
+GENERIC_ROADS = frozenset(
+    "道路 马路 公路 修路 条路 小路 大路 老路 新路 大马路 高速公路 快速路 主干道 人行道 城市道路 乡村道路 村道 大街 "
+    "小街 街道 瓶颈路 断头路 铁路 网路 思路 出路 走路 上路 一路".split()
+)
+_NAME_FLAGS = frozenset({"ns", "nr", "nz", "nt", "x", "n"})
+
+
+def road_names(text: str) -> list[str]:
+    """The roads and streets `text` names (jieba words ending in 路/公路/大道/街, or a name and such a word)."""
+    words = segment.cut_with_pos(text)
+    names = []
+    for i, (word, flag) in enumerate(words):
+        if len(word) >= 3 and word.endswith(ROAD_SUFFIXES) and word not in GENERIC_ROADS and flag != "v":
+            names.append(word)
+        elif word in ROAD_SUFFIXES and i and words[i - 1][1] in _NAME_FLAGS and len(words[i - 1][0]) >= 2:
+            names.append(words[i - 1][0] + word)
+    return [n for n in names if n not in GENERIC_ROADS]
 
 
 def other_plan_year(text: str, plan_years: set[int]) -> bool:

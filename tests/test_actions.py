@@ -373,6 +373,25 @@ def test_other_passages_offered_hold_a_good_share_of_the_question():
     assert buttons[0]["title"] == replies.ALTERNATIVES_INTRO + "第2段"
 
 
+def test_other_passages_offered_hold_what_made_the_best_one_best():
+    def hit(pid, coverage, matched):
+        passage = {"id": pid, "heading": "标题", "text": f"第{pid}段。"}
+        return Hit(passage=passage, score=coverage, coverage=coverage, matched=matched)
+
+    # 今年哪些路在修: a passage that has 路 but not 建设 is not offered, however well it covers the question.
+    hits = [hit(1, 1.0, ["路", "建设"]), hit(2, 1.0, ["路", "建设"]), hit(3, 0.76, ["路"])]
+    assert [p["id"] for p in replies.related(hits)] == [2]
+    # Of three or more terms, one may be missing.
+    hits = [hit(1, 1.0, ["污染", "防治", "企业"]), hit(2, 0.8, ["污染", "防治"]), hit(3, 0.8, ["企业"])]
+    assert [p["id"] for p in replies.related(hits)] == [2]
+
+
+async def test_more_after_a_road_question_is_about_roads():
+    _, events = await ask("今年哪些路在修？", intent="ask_roads", slots={"elder_mode": True})
+    more = slot_value(events, MORE_SLOT)
+    assert more and all("安全生产" not in resources.knowledge_base().passage(p)["heading"] for p in more)
+
+
 @pytest.mark.parametrize(
     "action, intent, text",
     [

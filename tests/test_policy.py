@@ -80,3 +80,23 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
     generous = model(sure=0.0, fairly_sure=0.0)
     found = assess(kb, question, "ask_plan", 0.95, model=generous)
     assert (found.decision.kind == policy.DECLINE) is declined, found.features["another_year"]
+
+
+@pytest.mark.parametrize(
+    "question, unknown",
+    [
+        ("岐江公路会不会拓宽", True),  # a road the plan never names: its list of roads says nothing of it
+        ("博爱路几时修好", True),
+        ("金沙路什么时候修完", False),
+        ("月信路几时修好", False),  # read as 粤信路 (sound-alike), which the plan names
+        ("今年哪些路在修", False),
+        ("这条路几时修", False),
+    ],
+)
+def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question, unknown):
+    from actions.plan import assess
+
+    generous = model(sure=0.0, fairly_sure=0.0)
+    found = assess(kb, question, "ask_roads", 0.95, model=generous)
+    assert found.features["unknown_road"] == float(unknown)
+    assert (found.decision.kind == policy.DECLINE) is unknown

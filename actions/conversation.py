@@ -65,6 +65,8 @@ class ActionRepeatLast(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):
+            return await answer_as_question(dispatcher, tracker, domain)
         for message in last_bot_turn(tracker.events):
             data = message.get("data") or {}
             dispatcher.utter_message(
@@ -193,6 +195,8 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     intent = (message.get("intent") or {}).get("name")
     if intent in ("feedback_helpful", "feedback_not_helpful"):
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")
+    if intent in LONG_QUESTION_INTENTS:
+        return is_long_plan_question(message)
     if intent in CHITCHAT_CUES:
         if is_long_plan_question(message):
             return True
@@ -201,6 +205,9 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     return False
 
 
+# Asked in a few words (我关注了什么, 删除我的信息, 再说一遍): a long message that names the plan's words and asks is a
+# question. It matters most for forget_me, which deletes everything kept about the resident on Telegram.
+LONG_QUESTION_INTENTS = ("following", "forget_me", "repeat")
 # The words by which the NLU's classifier tells these intents (nlu/data/cues.yml): a short message that has none
 # of them and that the plan surely answers is a question (「爱心父母大联盟」是做什么的？ is not about the bot's
 # sources; 有人收保护费，有冇人理 is not asking for a phone number). 我要找人工 and 数据从哪里来 keep their replies.

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import catalog
 
+from .conversation import answer_as_question, passes_on_as_question
 from .resources import knowledge_base
 
 REACHABLE_PREFIXES = ("telegram-",)
@@ -150,6 +151,8 @@ class ActionListFollowing(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):  # a long question the NLU misread
+            return await answer_as_question(dispatcher, tracker, domain)
         if reachable(tracker.sender_id):
             dispatcher.utter_message(json_message={"following": True})
         else:
@@ -166,6 +169,8 @@ class ActionForgetMe(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):  # a long question the NLU misread
+            return await answer_as_question(dispatcher, tracker, domain)
         if reachable(tracker.sender_id):
             dispatcher.utter_message(json_message={"forget_me": True})
         else:

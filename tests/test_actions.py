@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, replies, resources
+from actions import conversation, follow, replies, resources
 from actions.elder import MAX_RATIO
 from actions.plan import MORE_SLOT, ActionAnswerFromPlan, asks_for_more
 from knowledge.search import Hit
@@ -424,3 +424,25 @@ async def test_a_short_chitchat_message_keeps_its_reply(action, intent, text, sa
     dispatcher = CollectingDispatcher()
     await action().run(dispatcher, make_tracker(text, intent=intent), {})
     assert text_of(dispatcher.messages).startswith(says)
+
+
+@pytest.mark.parametrize(
+    "action, intent",
+    [
+        (follow.ActionForgetMe, "forget_me"),
+        (follow.ActionListFollowing, "following"),
+        (conversation.ActionRepeatLast, "repeat"),
+    ],
+)
+async def test_a_long_question_read_as_forget_me_following_or_repeat_is_answered_and_deletes_nothing(action, intent):
+    text = "我想再问一下，我家老人腿脚不方便，上门康复服务今年还有没有，能不能跟我说说？"
+    dispatcher = CollectingDispatcher()
+    await action().run(dispatcher, make_tracker(text, intent=intent), {})
+    assert sources(dispatcher.messages)
+    assert not any((m.get("custom") or {}).get("forget_me") for m in dispatcher.messages)
+
+
+async def test_a_short_forget_me_is_still_forget_me():
+    dispatcher = CollectingDispatcher()
+    await follow.ActionForgetMe().run(dispatcher, make_tracker("删除我的信息", intent="forget_me"), {})
+    assert not sources(dispatcher.messages)

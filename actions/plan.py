@@ -55,6 +55,8 @@ class Assessment:
     features: dict[str, float] = field(default_factory=dict)  # what the decision was made on
     # The places and programmes the question names, as it names them (金沙路): elder answers start with them.
     names: list[str] = field(default_factory=list)
+    # The staff glossary's terms the question asks the meaning of (白改黑是什么意思), with their explanations.
+    meanings: dict[str, str] = field(default_factory=dict)
 
     def others(self) -> list[dict]:
         """The other passages worth showing (也可能您想问 buttons, 还有呢), best first."""
@@ -225,6 +227,8 @@ def compose(
         if closest
         else replies.standard_answer(found.hits, contacts)
     )
+    if found.meanings and not elder_mode:  # elder answers explain every glossary term they use anyway
+        standard = "\n".join(f"{term}：{meaning}。" for term, meaning in found.meanings.items()) + "\n" + standard
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
     custom = {
@@ -301,7 +305,16 @@ def assess(
     else:
         decision = policy.decide(values, model)
     names = [g.label for g in query.groups if g.kind == "entity" and g.entity_type in NAMED_FIRST]
-    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values, names)
+    glossary = kb.glossary()
+    meanings = {t: glossary[t] for t in lexicon.terms_asked_about(own.text, glossary)}
+    with_term = [h for h in hits if any(lexicon.term_core(t) in h.passage["text"] for t in meanings)]
+    if meanings and with_term and not (values.get("another_year") or values.get("unknown_road")):
+        # What a term of the plan means is the staff glossary's to say, whatever else the question adds (4050是什么
+        # 意思，我算不算): the answer is the explanation and the passage that uses the term.
+        hits = with_term + [h for h in hits if h not in with_term]
+        values["asks_meaning"] = 1.0
+        decision = policy.decide(values, model)
+    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values, names, meanings)
 
 
 def find_answer(

@@ -149,6 +149,25 @@ def road_names(text: str) -> list[str]:
     return [n for n in names if n not in GENERIC_ROADS]
 
 
+# 白改黑是什么意思, 什么是4050, 公益性岗位指什么, 河长制系咩嚟 (after the Cantonese table: 是什么来).
+_ASKS_MEANING = re.compile(
+    r"什么意思|啥意思|是什么|是啥|指什么|指的是|什么叫|啥叫|什么是|何谓|解释一下|解释下|什么来|是做什么的|是干什么的|是干啥的"
+)
+_TERM_SUFFIXES = ("人员", "服务", "岗位")
+
+
+def terms_asked_about(text: str, glossary_terms) -> list[str]:
+    """The glossary terms whose meaning `text` asks (4050是什么意思 asks about 4050人员); [] when it asks none."""
+    if not _ASKS_MEANING.search(text):
+        return []
+    return [term for term in glossary_terms if term in text or term_core(term) in text]
+
+
+def term_core(term: str) -> str:
+    """A glossary term without its generic ending, as text often writes it: 4050人员 -> 4050 (“4050”人员)."""
+    return next((term[: -len(x)] for x in _TERM_SUFFIXES if term.endswith(x) and len(term) - len(x) >= 2), term)
+
+
 def other_plan_year(text: str, plan_years: set[int]) -> bool:
     """True when `text` asks about the plan of a year no plan in the knowledge base is for, whatever a passage
     says of that year (the 2020 plan mentions preparing 2021's elections: that is not 2021's plan)."""

@@ -233,6 +233,8 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         return Decision(DECLINE, 0.0)  # 2019年的生产总值, 西区2021年的工作计划: not this plan's to say
     if values.get("unknown_road"):
         return Decision(DECLINE, 0.0)  # 岐江公路会不会拓宽: the plan's roads are not that one
+    if values.get("asks_meaning"):
+        return Decision(SURE, 1.0)  # 白改黑是什么意思: the staff glossary explains it (actions/plan.py)
     p = model.probability(values)
     if p >= model.sure:
         return Decision(SURE, p)

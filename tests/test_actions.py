@@ -446,3 +446,22 @@ async def test_a_short_forget_me_is_still_forget_me():
     dispatcher = CollectingDispatcher()
     await follow.ActionForgetMe().run(dispatcher, make_tracker("删除我的信息", intent="forget_me"), {})
     assert not sources(dispatcher.messages)
+
+
+@pytest.mark.parametrize(
+    "question, intent, explained",
+    [
+        ("白改黑是什么意思", "ask_roads", "白改黑：把水泥路面改铺成沥青路面。"),
+        # It also asks about the resident's own case, which alone would be declined: the glossary answers the term.
+        ("4050是什么意思 我算不算", "ask_employment", "4050人员：女40岁、男50岁以上找工作难的人。"),
+        ("河长制系咩嚟", "ask_plan", "河长制："),
+    ],
+)
+async def test_what_a_term_of_the_plan_means_is_answered_from_the_glossary(question, intent, explained):
+    messages, _ = await ask(question, intent=intent)
+    assert text_of(messages).startswith(explained) and sources(messages)
+
+
+async def test_a_term_in_a_question_that_asks_something_else_is_not_explained():
+    messages, _ = await ask("低保一个月多少钱", intent="ask_elderly")
+    assert not sources(messages)

@@ -59,6 +59,15 @@ def cut(text: str) -> list[str]:
     return [w for w in jieba.cut(text) if w.strip()]
 
 
+def cut_dictionary_words(text: str) -> list[str]:
+    """`text` cut into jieba dictionary words only (no HMM guesses for unknown runs), spaces kept: the pieces
+    join back into `text`."""
+    import jieba
+
+    init_jieba()
+    return list(jieba.cut(text, HMM=False))
+
+
 def cut_with_pos(text: str) -> list[tuple[str, str]]:
     """Words of `text` with jieba's part of speech (`r` pronoun, `u` particle, `n` noun …), spaces dropped."""
     import jieba.posseg

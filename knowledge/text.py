@@ -53,9 +53,45 @@ def _cantonese_pattern() -> tuple[re.Pattern, dict[str, str]]:
     return pattern, table
 
 
+def _word_starts_before(text: str) -> set[int]:
+    """Positions of `text` that fall inside a dictionary word begun at an earlier character (街边 in 街边啲垃圾:
+    the 边 of 街边), by jieba's dictionary-only cut."""
+    from .segment import cut_dictionary_words
+
+    simplified = to_simplified(text)  # jieba knows 街边, not 街邊; OpenCC keeps the length but for rare phrases
+    inside: set[int] = set()
+    at = 0
+    for word in cut_dictionary_words(simplified if len(simplified) == len(text) else text):
+        inside.update(range(at + 1, at + len(word)))
+        at += len(word)
+    return inside
+
+
 def replace_cantonese(text: str) -> str:
+    """Cantonese words of `text` replaced by Mandarin ones, longest key first, left to right.
+
+    A key is not replaced where its first character ends a word that begins before it: in 街边啲垃圾 the 边 belongs
+    to 街边, so 边啲 (哪些) is not read there, and 啲 alone is.
+    """
     pattern, table = _cantonese_pattern()
-    return pattern.sub(lambda m: table[m.group(0)], text)
+    if not pattern.search(text):
+        return text
+    inside = None
+    out, at = [], 0
+    while at < len(text):
+        match = pattern.match(text, at)
+        if match and at > 0 and len(match.group(0)) > 1:
+            if inside is None:
+                inside = _word_starts_before(text)
+            if at in inside:
+                match = None
+        if match:
+            out.append(table[match.group(0)])
+            at = match.end()
+        else:
+            out.append(text[at])
+            at += 1
+    return "".join(out)
 
 
 def to_simplified(text: str) -> str:

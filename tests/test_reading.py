@@ -109,6 +109,8 @@ def test_the_plan_of_another_year_is_another_year_whatever_a_passage_mentions():
         ("阿嫲冇人煮饭点算", "助餐"),
         ("水泥路改沥青", "白改黑"),
         ("街道垃圾冇人扫", "环卫保洁"),
+        ("街边啲垃圾成日冇人清，有冇人管", "环卫保洁"),
+        ("街边的垃圾总是没人清理，有人管吗", "环卫保洁"),
         ("我今年48岁找不到工", "4050"),
         ("戒毒出来的人能找到工作吗", "戒毒康复人员"),
         ("西区有啲路又窄又塞，会唔会扩阔", "瓶颈路"),
@@ -135,3 +137,11 @@ def test_every_shipped_resident_phrase_leads_to_words_of_the_plan(plan_text):
 )
 def test_resident_phrases_reach_the_plan_s_words(kb, question, plan_word):
     assert any(plan_word in g.alternatives for g in kb.analyze(question).groups)
+
+
+def test_a_cantonese_word_does_not_break_the_word_before_it(kb):
+    """街边啲垃圾: 街边 is a word, so 边啲 is not read as 哪些 (街 + 哪些 left 街 a stray character)."""
+    read = groups(kb, "街边啲垃圾成日冇人清，有冇人管")
+    assert "街边" in read and "街" not in read
+    assert not any("哪" in label for label in read)
+    assert read["没有人清"].kind == "synonym" and "环卫保洁" in read["没有人清"].alternatives

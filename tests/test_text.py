@@ -19,6 +19,12 @@ CASES = [
     ("  多余   空格  ", "多余 空格"),
     ("食品安全", "食品安全"),  # 食 alone is not Cantonese here
     ("周边环境", "周边环境"),
+    # 边啲 (哪些) is not read across a word: the 边 of 街边 belongs to 街边, and only 啲 is Cantonese there.
+    ("街边啲垃圾成日冇人清", "街边些垃圾总是没有人清"),
+    ("街邊啲垃圾", "街边些垃圾"),
+    ("身边啲朋友", "身边些朋友"),
+    ("西区边啲路要修", "西区哪些路要修"),
+    ("去边啲地方", "去哪些地方"),
 ]
 
 

@@ -145,3 +145,18 @@ def test_a_cantonese_word_does_not_break_the_word_before_it(kb):
     assert "街边" in read and "街" not in read
     assert not any("哪" in label for label in read)
     assert read["没有人清"].kind == "synonym" and "环卫保洁" in read["没有人清"].alternatives
+
+
+@pytest.mark.parametrize(
+    "question, word",
+    [("西区今年发展经济的总体思路是什么", "思路"), ("区里收举报的路子多不多", "路子")],
+)
+def test_a_resident_phrase_is_not_read_inside_a_longer_word(kb, question, word):
+    """synonyms.yml reads 路 as 道路, but not the 路 of 思路 or 路子."""
+    read = groups(kb, question)
+    assert read[word].kind == "word"
+    assert "路" not in read
+
+
+def test_a_resident_phrase_standing_alone_is_still_read(kb):
+    assert groups(kb, "这条路什么时候修")["路"].kind == "synonym"

@@ -111,6 +111,7 @@ def test_the_plan_of_another_year_is_another_year_whatever_a_passage_mentions():
         ("街道垃圾冇人扫", "环卫保洁"),
         ("街边啲垃圾成日冇人清，有冇人管", "环卫保洁"),
         ("街边的垃圾总是没人清理，有人管吗", "环卫保洁"),
+        ("街边垃圾几时清", "环卫保洁"),
         ("我今年48岁找不到工", "4050"),
         ("戒毒出来的人能找到工作吗", "戒毒康复人员"),
         ("西区有啲路又窄又塞，会唔会扩阔", "瓶颈路"),
@@ -160,3 +161,5 @@ def test_a_resident_phrase_is_not_read_inside_a_longer_word(kb, question, word):
 
 def test_a_resident_phrase_standing_alone_is_still_read(kb):
     assert groups(kb, "这条路什么时候修")["路"].kind == "synonym"
+    assert groups(kb, "街边垃圾几时清")["清"].kind == "synonym"  # 清 (clear away) alone, not in 清单 or 清源
+    assert "环卫保洁" not in groups(kb, "西区清源行动")["清源"].alternatives

@@ -298,7 +298,10 @@ def assess(
     hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2, query=query)
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
     # A rule of policy.decide(), not a feature: a road by a name the plan never uses.
-    values["unknown_road"] = float(any(not kb.in_plan((name,)) for name in lexicon.road_names(own.text)))
+    named = {alt for g in own.groups if g.kind == "entity" for alt in (g.label, *g.alternatives)}  # with aliases
+    values["unknown_road"] = float(
+        any(name not in named and not kb.in_plan((name,)) for name in lexicon.road_names(own.text))
+    )
     if entities and not any(g.is_content for g in own.groups):
         # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
         decision = policy.decide_about_entity(values)

@@ -23,7 +23,7 @@ ELDER_ON_HINT = "您可以直接打字问，也可以按下面的按钮："
 # Questions to start with, one press each (the payload is sent as if typed: within Telegram's 64 bytes).
 ELDER_EXAMPLES = [
     {"title": "老人吃饭", "payload": "老人在哪里吃饭？"},
-    {"title": "找工作", "payload": "区里有什么找工作的帮助？"},
+    {"title": "找工作", "payload": "年纪大了找工作难，有什么帮助？"},
     {"title": "哪条路在修", "payload": "今年哪些路在修？"},
 ]
 ELDER_OFF = "已换回普通模式，回答会更完整。想要简短的回答，请发“长者模式”。"

@@ -190,8 +190,9 @@ def is_long_plan_question(message: dict[str, Any]) -> bool:
 
 def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
-    the plan's words, or a long about/ask_contact message that does. The question bank reads the bot's routing
-    with this too (benchmarks/question_bank.py)."""
+    the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks;
+    a short about/ask_contact message the plan surely answers. The question bank routes with this too
+    (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
     if intent in ("feedback_helpful", "feedback_not_helpful"):
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")

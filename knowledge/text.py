@@ -24,6 +24,8 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _REPEATED_PUNCT = re.compile(r"([!?.,;:~。！？，、；：…·\-_=*#])\1+")
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"<[^>]{0,200}>")
+# What a script or style element holds is code, not words of the question: <script>alert(1)</script>长者饭堂.
+_CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]{0,200}>.{0,2000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,6 +115,7 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     text = drop_unencodable(text[: limit * 2])
     escaped_command = text.lstrip().startswith("／")
     text = unicodedata.normalize("NFKC", text)
+    text = _CODE_ELEMENT.sub(" ", text)
     text = _MARKUP.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     text = _CONTROL.sub(" ", text)

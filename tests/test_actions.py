@@ -465,3 +465,14 @@ async def test_what_a_term_of_the_plan_means_is_answered_from_the_glossary(quest
 async def test_a_term_in_a_question_that_asks_something_else_is_not_explained():
     messages, _ = await ask("低保一个月多少钱", intent="ask_elderly")
     assert not sources(messages)
+
+
+def test_a_follow_up_with_its_own_subject_is_answered_about_that_subject():
+    from actions.plan import find_answer
+
+    kb = resources.knowledge_base()
+    found = find_answer(kb, "空气质量方面呢？", "ask_plan", 0.9, [], None, "沙朗市场侧道路")
+    assert "空气质量" in found.hits[0].passage["text"]
+    # One that leans on the last subject still gets it.
+    found = find_answer(kb, "那个什么时候修好？", "ask_roads", 0.9, [], "roads", "金沙路")
+    assert "金沙路" in found.hits[0].passage["text"]

@@ -5,6 +5,9 @@ import pytest
 from knowledge.text import fix_plan_punctuation, normalize_question
 
 CASES = [
+    # A script or style element's content is code, not words of the question.
+    ("<script>alert(1)</script><b>长者饭堂</b>", "长者饭堂"),
+    ("<STYLE>p{color:red}</style >长者饭堂在哪", "长者饭堂在哪"),
     ("有冇老人饭堂", "有没有老人饭堂"),
     ("長者助餐服務", "长者助餐服务"),
     ("點樣搵工", "怎样找工作"),

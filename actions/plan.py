@@ -57,6 +57,8 @@ class Assessment:
     names: list[str] = field(default_factory=list)
     # The staff glossary's terms the question asks the meaning of (白改黑是什么意思), with their explanations.
     meanings: dict[str, str] = field(default_factory=dict)
+    # Why a decline is certain, when a rule knows (西区的工作计划里没有提到岐江公路。): said to the resident.
+    why: str = ""
 
     def others(self) -> list[dict]:
         """The other passages worth showing (也可能您想问 buttons, 还有呢), best first."""
@@ -127,7 +129,7 @@ class ActionAnswerFromPlan(Action):
                 found.hits[0].coverage if found.hits else 0.0,
             )
         if decision.kind == policy.DECLINE:
-            dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode))
+            dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode, why=found.why))
             return [SlotSet(MORE_SLOT, None)]
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=len(raw) > MAX_QUESTION_CHARS)
 
@@ -299,9 +301,8 @@ def assess(
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
     # A rule of policy.decide(), not a feature: a road by a name the plan never uses.
     named = {alt for g in own.groups if g.kind == "entity" for alt in (g.label, *g.alternatives)}  # with aliases
-    values["unknown_road"] = float(
-        any(name not in named and not kb.in_plan((name,)) for name in lexicon.road_names(own.text))
-    )
+    unknown = [name for name in lexicon.road_names(own.text) if name not in named and not kb.in_plan((name,))]
+    values["unknown_road"] = float(bool(unknown))
     if entities and not any(g.is_content for g in own.groups):
         # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
         decision = policy.decide_about_entity(values)
@@ -317,7 +318,30 @@ def assess(
         hits = with_term + [h for h in hits if h not in with_term]
         values["asks_meaning"] = 1.0
         decision = policy.decide(values, model)
-    return Assessment(hits, topic, list(dict.fromkeys([*query.entities, *entities])), decision, values, names, meanings)
+    return Assessment(
+        hits,
+        topic,
+        list(dict.fromkeys([*query.entities, *entities])),
+        decision,
+        values,
+        names,
+        meanings,
+        _why_declined(kb, own.text, values, unknown, hits) if decision.kind == policy.DECLINE else "",
+    )
+
+
+def _why_declined(kb, text: str, values: dict[str, float], unknown_roads: list[str], hits: list[Hit]) -> str:
+    """What a decline can say of itself: a road the plan never names, another year, a place outside the district."""
+    if unknown_roads:
+        return f"西区的工作计划里没有提到{unknown_roads[0]}。"
+    if values.get("another_year"):
+        years = "、".join(str(y) for y in sorted(kb.plan_years())) or "2020"
+        return f"我这里只有西区{years}年的工作计划，别的年份它讲不了。"
+    passage = hits[0].passage["text"] if hits else ""
+    place = next((p for p in lexicon.other_places() if p in text and p not in passage), None)
+    if values.get("other_place") and place:
+        return f"我只能回答西区工作计划里的事，{place}的情况计划里没有讲。"
+    return ""
 
 
 def find_answer(

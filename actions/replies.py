@@ -148,12 +148,15 @@ def passage_gone() -> str:
     return "这条信息已经不再使用了。请直接把您的问题再发一次。"
 
 
-def decline_answer(contacts: list[dict], elder: bool = False) -> str:
-    """What to say when the plan does not answer: plainly, with where to ask instead."""
+def decline_answer(contacts: list[dict], elder: bool = False, why: str = "") -> str:
+    """What to say when the plan does not answer: plainly (with `why` when it is known: 西区的工作计划里没有提到
+    岐江公路。), with where to ask instead."""
     if elder:
-        return f"工作计划里没有讲这件事。\n请打电话问：{(contacts[0] if contacts else CONTACT_FALLBACK)['phone']}。"
+        first = why or "工作计划里没有讲这件事。"
+        return f"{first}\n请打电话问：{(contacts[0] if contacts else CONTACT_FALLBACK)['phone']}。"
+    first = f"抱歉，{why}" if why else "抱歉，西区的工作计划里没有讲到这个问题，我不想猜。"
     return (
-        "抱歉，西区的工作计划里没有讲到这个问题，我不想猜。\n"
+        f"{first}\n"
         f"您可以咨询{contact_text(contacts)}。\n"
         "我能回答的有：长者助餐和养老服务、找工作和招聘、道路建设，以及工作计划里的其他工作。"
     )

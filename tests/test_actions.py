@@ -476,3 +476,16 @@ def test_a_follow_up_with_its_own_subject_is_answered_about_that_subject():
     # One that leans on the last subject still gets it.
     found = find_answer(kb, "那个什么时候修好？", "ask_roads", 0.9, [], "roads", "金沙路")
     assert "金沙路" in found.hits[0].passage["text"]
+
+
+@pytest.mark.parametrize(
+    "question, intent, elder, says",
+    [
+        ("岐江公路会不会拓宽", "ask_roads", False, "西区的工作计划里没有提到岐江公路。"),
+        ("石岐今年哪些路在修", "ask_roads", False, "我只能回答西区工作计划里的事，石岐的情况计划里没有讲。"),
+        ("西区2021年的工作计划是什么", "ask_plan", True, "我这里只有西区2020年的工作计划"),
+    ],
+)
+async def test_a_decline_a_rule_is_sure_of_says_why(question, intent, elder, says):
+    messages, _ = await ask(question, intent=intent, slots={"elder_mode": elder})
+    assert says in text_of(messages) and "12345" in text_of(messages) and not sources(messages)

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.policy import SURE
-from knowledge.text import has_meaningful_text, normalize_question
+from knowledge.text import has_meaningful_text, letters_and_digits, normalize_question
 
 from . import replies
 from .resources import knowledge_base, question_log
@@ -183,9 +183,19 @@ LONG_QUESTION_CHARS = 20
 
 def is_long_plan_question(message: dict[str, Any]) -> bool:
     text = message.get("text") or ""
-    if text.startswith("/") or len(re.sub(r"[\W_]+", "", text)) < LONG_QUESTION_CHARS:
+    if text.startswith("/") or len(letters_and_digits(text)) < LONG_QUESTION_CHARS:
         return False
     return asks_about_the_plan(text)
+
+
+# Asked in a few words (我关注了什么, 删除我的信息, 再说一遍): a long message that names the plan's words and asks is a
+# question. It matters most for forget_me, which deletes everything kept about the resident on Telegram.
+LONG_QUESTION_INTENTS = ("following", "forget_me", "repeat")
+# The words by which the NLU's classifier tells these intents (nlu/data/cues.yml): a short message that has none
+# of them and that the plan surely answers is a question (「爱心父母大联盟」是做什么的？ is not about the bot's
+# sources; 有人收保护费，有冇人理 is not asking for a phone number). 我要找人工 and 数据从哪里来 keep their replies.
+CHITCHAT_CUES = {"about": ("cue_source", "cue_about_bot"), "ask_contact": ("cue_contact",)}
+CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
 
 
 def passes_on_as_question(message: dict[str, Any]) -> bool:
@@ -204,16 +214,6 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and plan_surely_answers(message)
     return False
-
-
-# Asked in a few words (我关注了什么, 删除我的信息, 再说一遍): a long message that names the plan's words and asks is a
-# question. It matters most for forget_me, which deletes everything kept about the resident on Telegram.
-LONG_QUESTION_INTENTS = ("following", "forget_me", "repeat")
-# The words by which the NLU's classifier tells these intents (nlu/data/cues.yml): a short message that has none
-# of them and that the plan surely answers is a question (「爱心父母大联盟」是做什么的？ is not about the bot's
-# sources; 有人收保护费，有冇人理 is not asking for a phone number). 我要找人工 and 数据从哪里来 keep their replies.
-CHITCHAT_CUES = {"about": ("cue_source", "cue_about_bot"), "ask_contact": ("cue_contact",)}
-CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
 
 
 @functools.lru_cache(maxsize=8)

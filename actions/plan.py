@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import lexicon, policy, privacy
 from knowledge.search import Hit, term_credit
-from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, normalize_question
+from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, letters_and_digits, normalize_question
 
 from . import elder, follow, replies
 from .resources import knowledge_base, question_log
@@ -273,7 +273,7 @@ def _has_own_words(kb, text: str, found: Assessment) -> bool:
 def asks_for_more(text: str, intent: str | None = None) -> bool:
     """还有呢, 另外一条呢, 还有没有别的, 下一条: the message asks only for more of the last answer (a short message
     the NLU reads as such counts too; 还有别的养老服务吗 is a question of its own)."""
-    bare = re.sub(r"[\W_]+", "", text)
+    bare = letters_and_digits(text)
     if _MORE_CUE.search(bare) and _MORE_ONLY.match(bare):
         return True
     return intent == MORE_INTENT and len(bare) <= MORE_INTENT_CHARS

@@ -128,13 +128,10 @@ def alternative_buttons(passages: list[dict], elder: bool = False, shown: dict |
     taken = {shown["heading"]} if shown and shown.get("heading") else set()
     buttons = []
     for p in passages:
-        buttons.append({"title": prefix + passage_title(p, taken=frozenset(taken)), "payload": passage_payload(p)})
+        payload = f'/ask_plan{{"passage_id":"{p["id"]}"}}'
+        buttons.append({"title": prefix + passage_title(p, taken=frozenset(taken)), "payload": payload})
         taken.add(p["heading"])
     return buttons
-
-
-def passage_payload(passage: dict) -> str:
-    return f'/ask_plan{{"passage_id":"{passage["id"]}"}}'
 
 
 def no_more(contacts: list[dict], asked_before: bool) -> str:

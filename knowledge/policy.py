@@ -7,9 +7,10 @@ boundaries.
 - Scoring (used by search.py): a passage's coverage is the rarity-weighted share of the question's content
   terms it contains; small bonuses order passages of equal coverage.
 - Deciding: a logistic model over retrieval features (`features()`, among them how the question is worded:
-  wording.py) gives the probability that the best passage answers the question. It is learned on the question bank's training folds (`benchmarks/question_bank.py
-  --fit`, coefficients in data/answerability.json); at or above `sure` the bot answers, at or above
-  `fairly_sure` it offers the closest passage as such, below it declines.
+  wording.py) gives the probability that the best passage answers the question. It is learned on the question
+  bank's training folds (`benchmarks/question_bank.py --fit`, coefficients in data/answerability.json); at or
+  above `sure` the bot answers, at or above `fairly_sure` it offers the closest passage as such, below it
+  declines. A few rules come first (`decide()`): another year, a road the plan never names, a glossary term.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def analyze(
         for i in range(mention.start, mention.end):
             mask[i] = "|"
     masked = "".join(mask)
-    joined = _inside_words(text)
+    joined = segment.inside_word_positions(text)
     for phrase, plan_words in phrases if phrases is not None else _synonym_phrases():
         start = masked.find(phrase)
         # A one-character phrase is read only where it does not cut a word: 路 is not read in 思路 or 路子.
@@ -201,17 +201,6 @@ def analyze(
         unique.setdefault(g.alternatives, g)
     kept = sorted(unique.values(), key=lambda g: g.position)[:MAX_GROUPS]
     return Query(text=text, groups=kept, entities=list(dict.fromkeys(entities)), focus=lexicon.focus_start(text))
-
-
-def _inside_words(text: str) -> set[int]:
-    """Positions of `text` between two characters of one dictionary word (jieba, without guesses for unknown
-    runs): 1 in 思路."""
-    inside: set[int] = set()
-    at = 0
-    for word in segment.cut_dictionary_words(text):
-        inside.update(range(at + 1, at + len(word)))
-        at += len(word)
-    return inside
 
 
 def _correct_sound_alikes(text: str, matcher: catalog.EntityMatcher, sound_alike: SoundAlikeMatcher) -> str:

@@ -68,6 +68,17 @@ def cut_dictionary_words(text: str) -> list[str]:
     return list(jieba.cut(text, HMM=False))
 
 
+def inside_word_positions(text: str) -> set[int]:
+    """Positions of `text` between two characters of one dictionary word (by `cut_dictionary_words`): 1 in 思路,
+    the 边 of 街边 in 街边啲垃圾."""
+    inside: set[int] = set()
+    at = 0
+    for word in cut_dictionary_words(text):
+        inside.update(range(at + 1, at + len(word)))
+        at += len(word)
+    return inside
+
+
 def cut_with_pos(text: str) -> list[tuple[str, str]]:
     """Words of `text` with jieba's part of speech (`r` pronoun, `u` particle, `n` noun …), spaces dropped."""
     import jieba.posseg

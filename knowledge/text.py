@@ -58,15 +58,10 @@ def _cantonese_pattern() -> tuple[re.Pattern, dict[str, str]]:
 def _word_starts_before(text: str) -> set[int]:
     """Positions of `text` that fall inside a dictionary word begun at an earlier character (街边 in 街边啲垃圾:
     the 边 of 街边), by jieba's dictionary-only cut."""
-    from .segment import cut_dictionary_words
+    from .segment import inside_word_positions
 
     simplified = to_simplified(text)  # jieba knows 街边, not 街邊; OpenCC keeps the length but for rare phrases
-    inside: set[int] = set()
-    at = 0
-    for word in cut_dictionary_words(simplified if len(simplified) == len(text) else text):
-        inside.update(range(at + 1, at + len(word)))
-        at += len(word)
-    return inside
+    return inside_word_positions(simplified if len(simplified) == len(text) else text)
 
 
 def replace_cantonese(text: str) -> str:
@@ -130,6 +125,11 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
         # /restart again, which Rasa's RegexMessageHandler (after this pipeline) would run as a command.
         text = text.lstrip("/ ")
     return text[:limit]
+
+
+def letters_and_digits(text: str) -> str:
+    """`text` without punctuation, spaces or symbols: what its length as a message is counted on."""
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 def has_meaningful_text(text: str) -> bool:

@@ -99,6 +99,19 @@ def asks_for(text: str) -> set[str]:
     return {kind for kind, words in ask_kinds().items() if any(w in text for w in words)}
 
 
+# 金沙路几时修好 asks when; a passage that names no month, season or year of its own gives no date.
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|几时|何时|哪年|哪一年|多久|多长时间|几月|哪个月|哪天|几号|要等多")
+_GIVES_A_TIME = re.compile(r"\d+月|\d+日|年底|年内|年初|年中|上半年|下半年|月底|季度|(?:19|20)\d\d年|\d+年内")
+
+
+def asks_when(text: str) -> bool:
+    return bool(_ASKS_WHEN.search(text))
+
+
+def gives_a_time(text: str) -> bool:
+    return bool(_GIVES_A_TIME.search(text))
+
+
 _YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?!\d)")
 
 
@@ -168,10 +181,16 @@ def term_core(term: str) -> str:
     return next((term[: -len(x)] for x in _TERM_SUFFIXES if term.endswith(x) and len(term) - len(x) >= 2), term)
 
 
-def other_plan_year(text: str, plan_years: set[int]) -> bool:
+def other_plan_year(text: str, plan_years: set[int], passage_text: str = "") -> bool:
     """True when `text` asks about the plan of a year no plan in the knowledge base is for, whatever a passage
-    says of that year (the 2020 plan mentions preparing 2021's elections: that is not 2021's plan)."""
-    return any(int(y) not in plan_years for y in _PLAN_OF_YEAR.findall(text))
+    says of that year (the 2020 plan mentions preparing 2021's elections: that is not 2021's plan), unless the
+    passage names that plan itself (2020-2035国土空间规划 answers 西区2020到2035年的规划)."""
+    named = {int(y) for y in _PLAN_NAMED.findall(passage_text)}
+    return any(int(y) not in plan_years | named for y in _PLAN_OF_YEAR.findall(text))
+
+
+# 2020-2035国土空间规划: a plan that a passage names by its years.
+_PLAN_NAMED = re.compile(r"((?:19|20)\d\d)(?:年)?[^,.?!，。？！、]{0,8}规划")
 
 
 @functools.lru_cache(maxsize=1)

@@ -158,11 +158,14 @@ def features(
     """What the decision is made on: how well the best passage covers the question, how clearly it beats the
     next one, how rare the terms it has and lacks are, whether the NLU's reading agrees, and whether the question
     asks for a kind of fact a work plan does not give (a price, an address, another year …)."""
-    asked = lexicon.asks_for(query.text)
+    # The kind of fact asked is read where the asking is (after 想问一下): 以前也打过电话反映过 earlier in a long
+    # message does not ask for a phone number.
+    asked = lexicon.asks_for(query.text[query.focus :])
     question = {f"asks_{kind}": float(kind in asked) for kind in ASK_KINDS}
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
     question["other_year"] = float(
-        lexicon.other_years(query.text, known_years) or lexicon.other_plan_year(query.text, set(plan_years or {2020}))
+        lexicon.other_years(query.text, known_years)
+        or lexicon.other_plan_year(query.text, set(plan_years or {2020}), hits[0].passage["text"] if hits else "")
     )
     # Not a feature of the model but a rule of decide(): no passage speaks for another year.
     question["another_year"] = float(

@@ -98,6 +98,18 @@ def match_form(text: str) -> str:
     return re.sub(r"[“”\"'‘’《》「」『』\s]", "", text)
 
 
+# 本项目 / 该项目: a sentence that names its project only in the sentence before (继续开展本项目的补偿决定申报工作
+# after 马山片区旧城改造项目再加速). Searched with the name, it answers 马山安置房几时交房; it is shown as written.
+_REFERENCE = re.compile(r"本项目|该项目")
+_PROJECT = re.compile(r"([^，。、；：,;:]{2,16}?项目)")
+
+
+def resolve_reference(text: str, before: str) -> str:
+    """`text` with 本项目/该项目 replaced by the first project the passage `before` names, when it names one."""
+    named = _PROJECT.search(before) if _REFERENCE.search(text) else None
+    return _REFERENCE.sub(named.group(1), text) if named else text
+
+
 class _BoundedCache(OrderedDict):
     """A dict that forgets its least recently used entries past `size` (every new word asked adds one)."""
 
@@ -199,8 +211,32 @@ def analyze(
     unique: dict[tuple, TermGroup] = {}
     for g in groups:
         unique.setdefault(g.alternatives, g)
-    kept = sorted(unique.values(), key=lambda g: g.position)[:MAX_GROUPS]
-    return Query(text=text, groups=kept, entities=list(dict.fromkeys(entities)), focus=lexicon.focus_start(text))
+    focus = lexicon.focus_start(text)
+    kept = sorted(_most_telling(list(unique.values()), text, focus), key=lambda g: g.position)
+    return Query(text=text, groups=kept, entities=list(dict.fromkeys(entities)), focus=focus)
+
+
+def _most_telling(groups: list[TermGroup], text: str, focus: int) -> list[TermGroup]:
+    """At most MAX_GROUPS terms of a long message: those of what is asked (after 想问一下, or the last sentence
+    that asks: 我家门口这条金沙路今年会不会改造？ after 400 characters of life story) first, then names and
+    resident phrases, then the rest in reading order."""
+    if len(groups) <= MAX_GROUPS:
+        return groups
+    asked = focus or _last_question_start(text)
+
+    def rank(g: TermGroup) -> tuple[int, int]:
+        told = 0 if asked and g.position >= asked else 1 if g.kind in ("entity", "synonym") else 2
+        return told, g.position
+
+    return sorted(groups, key=rank)[:MAX_GROUPS]
+
+
+def _last_question_start(text: str) -> int:
+    """Where the last sentence that ends in a question mark starts (0 when none does)."""
+    end = text.rfind("?")
+    if end <= 0:
+        return 0
+    return max(text.rfind(mark, 0, end) for mark in "。!?;,.") + 1
 
 
 def _correct_sound_alikes(text: str, matcher: catalog.EntityMatcher, sound_alike: SoundAlikeMatcher) -> str:
@@ -365,12 +401,14 @@ class KnowledgeBase:
             "published",
             "year",
         ]
-        passages = []
+        passages: list[dict] = []
         for row in rows:
             p = dict(zip(columns, row))
             p["topics"] = json.loads(p["topics"] or "[]")
             p["entities"] = json.loads(p["entities"] or "[]")
-            p["match_text"] = match_form(f"{p['heading'] or ''}。{p['text']}")
+            before = passages[-1] if passages and passages[-1]["document_id"] == p["document_id"] else None
+            text = resolve_reference(p["text"], before["text"] if before else "")
+            p["match_text"] = match_form(f"{p['heading'] or ''}。{text}")
             passages.append(p)
         matcher = catalog.EntityMatcher(catalog.entities_from_rows(db["entities"].rows))
         sound_alike = SoundAlikeMatcher(sound_alike_names(matcher))

@@ -103,11 +103,12 @@ def drop_unencodable(text: str) -> str:
 def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str:
     """What a resident typed -> simplified Mandarin with half-width ASCII, ready for NLU and search.
 
-    Empty or non-string input gives "". Text past `limit` characters is cut: no question is that long.
+    Empty or non-string input gives "". A text longer than `limit` characters keeps its start and its end, where
+    a long message says what it asks (我想问一下，金沙路今年会不会改造？ after a life story).
     """
     if not isinstance(text, str):
         return ""
-    text = drop_unencodable(text[: limit * 2])
+    text = drop_unencodable(_start_and_end(text, limit * 2))
     escaped_command = text.lstrip().startswith("／")
     text = unicodedata.normalize("NFKC", text)
     text = _CODE_ELEMENT.sub(" ", text)
@@ -124,7 +125,15 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
         # The REST channel wrote a resident's /restart as ／restart so that Rasa reads it as words; NFKC made it
         # /restart again, which Rasa's RegexMessageHandler (after this pipeline) would run as a command.
         text = text.lstrip("/ ")
-    return text[:limit]
+    return _start_and_end(text, limit)
+
+
+def _start_and_end(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters: its first fifth and the rest from its end, joined by …"""
+    if len(text) <= limit:
+        return text
+    start = limit // 5
+    return text[:start] + "…" + text[len(text) - (limit - start - 1) :]
 
 
 def letters_and_digits(text: str) -> str:

@@ -103,6 +103,13 @@ def test_the_plan_of_another_year_is_another_year_whatever_a_passage_mentions():
     assert not lexicon.other_plan_year("提前谋划2021年社区换届工作", {2020})
 
 
+def test_a_plan_the_passage_names_by_its_years_is_not_another_years_plan():
+    passage = "完成我区2020-2035国土空间规划编制工作，落实沙朗东控规调整方案以及马山城市设计的实施。"
+    assert not lexicon.other_plan_year("西区2020到2035年的规划怎么做", {2020}, passage)
+    assert lexicon.other_plan_year("西区2021年的规划", {2020}, passage)
+    assert lexicon.other_plan_year("2035年的规划", {2020}, "提前谋划2021年社区换届工作")
+
+
 @pytest.mark.parametrize(
     "question, plan_word",
     [

@@ -47,3 +47,9 @@ def test_long_input_is_cut():
 
 def test_plan_punctuation():
     assert fix_plan_punctuation("今年,我们:增长1,000元") == "今年，我们：增长1,000元"
+
+
+def test_a_text_over_the_limit_keeps_its_start_and_its_end():
+    text = normalize_question("我家住金沙路。" + "以前" * 400 + "想问下这条路今年会改造吗？", limit=100)
+    assert len(text) == 100
+    assert text.startswith("我家住金沙路。") and text.endswith("想问下这条路今年会改造吗?") and "…" in text

@@ -164,3 +164,20 @@ def simplify_for_elders(
         explained = seen
         used += cost
     return "\n".join(lines + tail)
+
+
+def left_out(passage: dict, reply: str) -> list[str]:
+    """The clauses of the passage that a short elder `reply` did not say whole (仲有呢 says them next)."""
+    said = re.sub(r"[\s。，、；]", "", _plain(reply))
+    return [c for c in clauses(passage.get("plain") or passage["text"]) if re.sub(r"[、；]", "", _plain(c)) not in said]
+
+
+def rest_of(passage: dict, parts: list[str], contacts: list[dict], glossary: dict[str, str] | None = None) -> str:
+    """The clauses a short answer left out (`left_out`), as elder sentences with their explanations."""
+    lines: list[str] = []
+    explained: set[str] = set()
+    for clause in parts:  # every item of a list this time, cut between words
+        for piece in _cut_words(clause, MAX_SENTENCE - 1):
+            sentence = piece.rstrip("。") + "。"
+            lines += [sentence, *explanations(sentence, glossary or {}, explained)]
+    return "\n".join(["这一条还说了：", *lines, contact_line(contacts), short_source_line(passage)])

@@ -37,6 +37,8 @@ _RANK = {policy.SURE: 2, policy.FAIRLY_SURE: 1, policy.DECLINE: 0}
 MORE_INTENT = "ask_more"
 MORE_SLOT = "more_passages"
 MORE_INTENT_CHARS = 8
+# In elder mode the slot starts with "rest:87" when the short answer left part of passage 87 out.
+REST_MARK = "rest:"
 _MORE_CUE = re.compile(r"还有|另外|其他|其它|别的|下一|再来一|再说一|再给一|换一")
 _MORE_ONLY = re.compile(
     r"^(?:还有|另外|其他|其它|别的|下一|再来|再说|再给|换|那么|那|请问|相关|有关|计划里|内容|"
@@ -59,6 +61,8 @@ class Assessment:
     meanings: dict[str, str] = field(default_factory=dict)
     # Why a decline is certain, when a rule knows (西区的工作计划里没有提到岐江公路。): said to the resident.
     why: str = ""
+    # 金沙路几时修好: the question asks when (the reply says so when the passage gives no date).
+    asks_when: bool = False
 
     def others(self) -> list[dict]:
         """The other passages worth showing (也可能您想问 buttons, 还有呢), best first."""
@@ -146,7 +150,11 @@ class ActionAnswerFromPlan(Action):
             [hit], next(iter(passage["topics"]), None), list(passage["entities"])[:1], policy.Decision(policy.SURE, 1.0)
         )
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
-        more = [p for p in tracker.get_slot(MORE_SLOT) or [] if _as_int(p) != passage["id"]]
+        more = [
+            p
+            for p in tracker.get_slot(MORE_SLOT) or []
+            if _as_int(p) != passage["id"] and not str(p).startswith(REST_MARK)
+        ]
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, more=more, intro=intro)
 
     async def _show_more(self, dispatcher, tracker, elder_mode) -> list[dict[str, Any]]:
@@ -154,12 +162,37 @@ class ActionAnswerFromPlan(Action):
         kb = knowledge_base()
         loop = asyncio.get_running_loop()
         remaining = tracker.get_slot(MORE_SLOT)
-        for wanted in remaining or []:
+        for at, wanted in enumerate(remaining or []):
+            if str(wanted).startswith(REST_MARK):
+                passage = await loop.run_in_executor(None, kb.passage, _as_int(str(wanted)[len(REST_MARK) :]))
+                if passage is not None and (rest := await self._show_rest(dispatcher, tracker, passage)):
+                    return [SlotSet(MORE_SLOT, remaining[at + 1 :]), *rest]
+                continue
             if await loop.run_in_executor(None, kb.passage, _as_int(wanted)) is not None:
                 return await self._show_passage(dispatcher, tracker, wanted, elder_mode, intro=replies.MORE_INTRO)
         contacts = await loop.run_in_executor(None, kb.contacts, tracker.get_slot("last_topic"))
         dispatcher.utter_message(text=replies.no_more(contacts, asked_before=remaining is not None))
         return [SlotSet(MORE_SLOT, [] if remaining is not None else None)]
+
+    async def _show_rest(self, dispatcher, tracker, passage: dict) -> list[dict[str, Any]]:
+        """仲有呢 in elder mode, after a short answer: what it left out of its passage (an answer, with its source)."""
+        loop = asyncio.get_running_loop()
+        kb = knowledge_base()
+        said = next((e["text"] for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), "")
+        parts = elder.left_out(passage, said)
+        if not parts:
+            return []
+        contacts = await loop.run_in_executor(None, kb.contacts, next(iter(passage["topics"]), None))
+        glossary = await loop.run_in_executor(None, kb.glossary)
+        text = elder.rest_of(passage, parts, contacts, glossary)
+        custom = {
+            "source": replies.source_of(passage),
+            "kind": "answer",
+            "mode": "elder",
+            "voice": {"text": text, "lang": tracker.get_slot("voice_lang") or "cmn"},
+        }
+        dispatcher.utter_message(text=text, buttons=elder.BUTTONS, json_message=custom)
+        return [SlotSet("last_passage", float(passage["id"]))]
 
 
 async def _reply(
@@ -190,6 +223,8 @@ async def _reply(
         quoted = replies.second_passage(found.hits) if found.decision.kind == policy.SURE and not elder_mode else None
         shown = {best.passage["id"], quoted["id"] if quoted else None}
         more = [p["id"] for p in found.others() if p["id"] not in shown]
+    if elder_mode and elder.left_out(best.passage, text_out):
+        more = [f"{REST_MARK}{best.passage['id']}", *more]  # 仲有呢: the rest of this passage first
     events = [
         SlotSet("last_topic", found.topic or next(iter(best.passage["topics"]), None)),
         SlotSet("last_passage", float(best.passage["id"])),
@@ -231,6 +266,9 @@ def compose(
     )
     if found.meanings and not elder_mode:  # elder answers explain every glossary term they use anyway
         standard = "\n".join(f"{term}：{meaning}。" for term, meaning in found.meanings.items()) + "\n" + standard
+    no_date = found.asks_when and not lexicon.gives_a_time(shown["text"])
+    if no_date:
+        standard = replies.no_date_note(shown, found.names) + "\n" + standard
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
     custom = {
@@ -252,6 +290,8 @@ def compose(
     reply = elder.simplify_for_elders(
         best.passage, best.matched, len(standard), contacts, glossary, buttons=buttons, names=names
     )
+    if no_date:
+        reply = replies.no_date_note(shown, found.names, elder=True) + "\n" + reply
     if closest:
         reply = replies.CLOSEST_ELDER + "\n" + reply
     # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
@@ -272,11 +312,22 @@ def _has_own_words(kb, text: str, found: Assessment) -> bool:
 
 def asks_for_more(text: str, intent: str | None = None) -> bool:
     """还有呢, 另外一条呢, 还有没有别的, 下一条: the message asks only for more of the last answer (a short message
-    the NLU reads as such counts too; 还有别的养老服务吗 is a question of its own)."""
+    the NLU reads as such counts too, unless it names a subject of the plan: 河长制还有吗 and 还有别的养老服务吗
+    are questions of their own)."""
     bare = letters_and_digits(text)
     if _MORE_CUE.search(bare) and _MORE_ONLY.match(bare):
         return True
-    return intent == MORE_INTENT and len(bare) <= MORE_INTENT_CHARS
+    return intent == MORE_INTENT and len(bare) <= MORE_INTENT_CHARS and not _names_a_subject(text)
+
+
+def _names_a_subject(text: str) -> bool:
+    """True when `text` names a subject the plan has: a name, a resident phrase, or a word of three or more
+    characters (河长制, read through a typo too); not an everyday word such as 服务 or 工作."""
+    kb = knowledge_base()
+    return any(
+        g.is_content and (g.kind in ("entity", "synonym") or len(g.label) >= 3) and kb.in_plan(g.alternatives)
+        for g in kb.analyze(text).groups
+    )
 
 
 def points_back(text: str) -> bool:
@@ -327,6 +378,7 @@ def assess(
         names,
         meanings,
         _why_declined(kb, own.text, values, unknown, hits) if decision.kind == policy.DECLINE else "",
+        lexicon.asks_when(own.text),
     )
 
 

@@ -163,5 +163,15 @@ def nothing_to_read() -> str:
     return "我没有看到文字问题。请用文字告诉我您想问什么，比如：老人在哪里吃饭？哪条路在修？"
 
 
+def no_date_note(passage: dict, names: list[str], elder: bool = False) -> str:
+    """金沙路几时修好, when the passage gives no date: say so first, and what the plan does say of the time."""
+    what = names[0] if names else "这项工作"
+    year = passage.get("year")
+    if elder:
+        return f"计划没有写{what}具体几时完成。" + (f"这是{year}年要做的事。" if year else "")
+    plan = f"只说这是{year}年要做的工作" if year else "只说了要做的工作"
+    return f"计划里没有写{what}具体什么时候完成，{plan}："
+
+
 def too_long_note(limit: int) -> str:
-    return f"（您的消息很长，我只读了前{limit}个字。）"
+    return f"（您的消息很长，我只读了开头和最后一共{limit}个字。）"

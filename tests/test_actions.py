@@ -94,6 +94,16 @@ async def test_a_road_is_remembered_and_a_follow_up_uses_it():
     assert "粤信路" in text_of(messages) and sources(messages)
 
 
+async def test_a_when_question_the_plan_gives_no_date_for_says_so_first():
+    messages, _ = await ask("那个几时搞好", intent="ask_roads", slots={"last_entity": "金沙路", "last_topic": "roads"})
+    reply = text_of(messages)
+    assert reply.startswith("计划里没有写金沙路具体什么时候完成，只说这是2020年要做的工作") and sources(messages)
+    elder, _ = await ask("金沙路几时修好", intent="ask_roads", slots={"elder_mode": True})
+    assert text_of(elder).startswith("计划没有写金沙路具体几时完成。这是2020年要做的事。")
+    plain, _ = await ask("金沙路会改造吗", intent="ask_roads")
+    assert "没有写" not in text_of(plain)
+
+
 async def test_a_new_entity_in_a_follow_up_wins_over_the_remembered_one():
     messages, events = await ask("那金业路呢", intent="ask_roads", slots={"last_entity": "粤信路"})
     assert "金业路" in text_of(messages)
@@ -114,8 +124,14 @@ async def test_nothing_to_read_gets_a_polite_prompt(text):
 
 async def test_a_huge_message_is_answered_from_its_start():
     messages, _ = await ask("金沙路什么时候修" + "啊" * 10_000, intent="ask_roads")
-    assert "只读了前500个字" in text_of(messages)
+    assert "只读了开头和最后一共500个字" in text_of(messages)
     assert sources(messages)
+
+
+async def test_a_long_story_is_answered_from_the_question_at_its_end():
+    story = "我在这里住了四十多年，老伴前几年走了，儿女都在外地。以前也打过电话反映过，有人来补了几个坑。" * 8
+    messages, _ = await ask(story + "我想问一下，我家门口这条金沙路今年会不会改造？", intent="ask_roads")
+    assert "金沙路" in text_of(messages) and sources(messages)
 
 
 async def test_elder_mode_answer_is_short_with_big_buttons():
@@ -315,6 +331,21 @@ def slot_value(events, name):
     return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
 
 
+async def test_more_in_elder_mode_first_says_what_the_short_answer_left_out():
+    slots = {"elder_mode": True}
+    first, events = await ask("长者助餐", intent="ask_elderly", slots=slots)
+    [passage] = {s["passage_id"] for s in sources(first)}
+    more = slot_value(events, MORE_SLOT)
+    assert more[0] == f"rest:{passage}"
+    said = [{"event": "bot", "text": m["text"]} for m in first if m.get("text")]
+    rest, events = await ask("仲有呢", intent="ask_more", slots={**slots, MORE_SLOT: more}, events=said)
+    reply = text_of(rest)
+    assert reply.startswith("这一条还说了：") and {s["passage_id"] for s in sources(rest)} == {passage}
+    left_out = [line for line in reply.split("\n")[1:-2] if "：" not in line]  # explanations aside
+    assert left_out and not any(line in text_of(first) for line in left_out)
+    assert slot_value(events, MORE_SLOT) == more[1:]
+
+
 async def test_asking_for_more_shows_the_next_related_passage_until_there_is_none():
     first, events = await ask("污染防治有什么措施", intent="ask_plan")
     more = slot_value(events, MORE_SLOT)
@@ -359,6 +390,11 @@ def test_a_normalized_cantonese_request_for_more_is_one():
     assert asks_for_more(normalize_question("仲有冇呀？"))
 
 
+@pytest.mark.parametrize("text, more", [("仲有冇呀", True), ("还有其他吗", True), ("河涨制还有吗", False)])
+def test_a_short_message_the_nlu_reads_as_more_is_more_unless_it_names_a_subject(text, more):
+    assert asks_for_more(normalize_question(text), intent="ask_more") is more
+
+
 def test_other_passages_offered_hold_a_good_share_of_the_question():
     def hit(pid, coverage, heading="标题"):
         passage = {"id": pid, "heading": heading, "text": f"第{pid}段。"}
@@ -388,7 +424,7 @@ def test_other_passages_offered_hold_what_made_the_best_one_best():
 
 async def test_more_after_a_road_question_is_about_roads():
     _, events = await ask("今年哪些路在修？", intent="ask_roads", slots={"elder_mode": True})
-    more = slot_value(events, MORE_SLOT)
+    more = [p for p in slot_value(events, MORE_SLOT) if not str(p).startswith("rest:")]
     assert more and all("安全生产" not in resources.knowledge_base().passage(p)["heading"] for p in more)
 
 

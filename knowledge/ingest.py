@@ -336,4 +336,38 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
             doc = parse_plan(decode_plan(path.read_bytes()))
             _, created = import_document(db, doc)
             results.append((doc.title, created))
+    reindex_if_reading_changed(db)
     return results
+
+
+READING_KEY = "index_reading"  # meta: what the passages' index words, topics and entities were derived by
+
+
+def reindex_if_reading_changed(db: sqlite_utils.Database) -> bool:
+    """Derive every passage's index words, topics and entities again when the words the index is cut and tagged
+    by (entities, synonyms, topics) changed since it was built: a release with new synonyms must not search an
+    index cut by the old ones. True when it did."""
+    matcher = catalog.EntityMatcher(load_entities(db))
+    words = sorted({e for entity in matcher.entities for e in entity.surfaces})
+    words += sorted({w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1})
+    topics = [(t.key, sorted(t.parts), list(t.keywords)) for t in catalog.topics().values()]
+    reading = hashlib.sha256(json.dumps([words, topics], ensure_ascii=False).encode()).hexdigest()
+    if store.get_meta(db, READING_KEY) == reading:
+        return False
+    segment.add_words(words)
+    rows = db.execute("SELECT id, part_no, heading, text FROM passages").fetchall()
+    with store.write_transaction(db):
+        for pid, part_no, heading, text in rows:
+            plain_form = f"{heading}。{text}".replace("“", "").replace("”", "")
+            db.table("passages").update(
+                pid,
+                {
+                    "heading_tokens": index_tokens(heading or ""),
+                    "tokens": index_tokens(text),
+                    "topics": json.dumps(catalog.topics_for(plain_form, part_no), ensure_ascii=False),
+                    "entities": json.dumps(matcher.names_in(plain_form), ensure_ascii=False),
+                },
+            )
+        db.table("meta").upsert({"key": READING_KEY, "value": reading}, pk="key")
+        store.bump_version(db)
+    return True

@@ -103,3 +103,17 @@ def test_saved_html_page_parses_like_the_text(plan_text):
 def test_a_document_without_text_is_refused(raw):
     with pytest.raises(ValueError):
         ingest.parse_plan(raw)
+
+
+def test_a_release_with_new_synonyms_reindexes_the_passages_once(kb_path):
+    db = store.open_for_writing(kb_path)
+    assert not ingest.reindex_if_reading_changed(db)  # built by this release's words
+    row = db.execute("SELECT id, tokens, entities FROM passages WHERE text LIKE '%金沙路%'").fetchone()
+    db.execute("UPDATE passages SET tokens = '', entities = '[]' WHERE id = ?", [row[0]])
+    db.execute("UPDATE meta SET value = 'an older release' WHERE key = ?", [ingest.READING_KEY])
+    db.conn.commit()
+    version = store.get_meta(db, "version")
+    assert ingest.reindex_if_reading_changed(db)
+    assert db.execute("SELECT tokens, entities FROM passages WHERE id = ?", [row[0]]).fetchone() == row[1:]
+    assert store.get_meta(db, "version") != version  # the running bot reloads its snapshot
+    assert not ingest.reindex_if_reading_changed(db)

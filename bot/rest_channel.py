@@ -22,7 +22,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from bot.settings import get_channel_settings
-from knowledge.text import drop_unencodable
+from knowledge.text import drop_unencodable, start_and_end
 
 # The payloads our buttons (actions/replies.py, actions/elder.py) and Telegram commands (bot/telegram/handlers.py)
 # send; tests/test_rest_channel.py checks that every one of them is listed.
@@ -50,8 +50,9 @@ def is_button_payload(text: str) -> bool:
 
 
 def as_resident_text(text: str, limit: int) -> str:
-    """What a resident sent -> the text Rasa should read: no lone surrogates, no command syntax, at most `limit`."""
-    text = drop_unencodable(text)[:limit]
+    """What a resident sent -> the text Rasa should read: no lone surrogates, no command syntax, at most `limit`
+    characters (the start and the end of a longer one, where a long message says what it asks)."""
+    text = start_and_end(drop_unencodable(text), limit)
     stripped = text.strip()
     if stripped.startswith("/") and not is_button_payload(stripped):
         text = text.replace("/", "／", 1)

@@ -93,6 +93,32 @@ def mask_personal_data(text: str) -> str:
     return text
 
 
+# What names a personal number (身份证号：…, 我电话…), dropped with it when a question is read; and a number
+# masked already (440102********1234, ***@***).
+_NUMBER_LABEL = re.compile(
+    r"(?:身份证号码?|身份证|证件号码?|电话号码?|电话|手机号码?|手机|卡号|银行卡号?|邮箱)[是为:： ]*$"
+)
+_MASKED = re.compile(r"[\dXx]*\*{3,}[\dXx]*(?:@\*+)?")
+
+
+def has_personal_data(text: str) -> bool:
+    """True when `text` holds a phone, ID or card number or an e-mail address, masked or not."""
+    return bool(text) and (mask_personal_data(text) != text or bool(_MASKED.search(text)))
+
+
+def without_personal_data(text: str) -> str:
+    """`text` with each personal number (and the words that name it: 身份证号) replaced by a space: a question is
+    read without them (身份证号440620…，我爸能不能申请上门康复 asks about 上门康复)."""
+    masked = mask_personal_data(text)
+    if masked == text and not _MASKED.search(text):
+        return text
+    out, at = [], 0
+    for found in _MASKED.finditer(masked):
+        out.append(_NUMBER_LABEL.sub("", masked[at : found.start()]) + " ")
+        at = found.end()
+    return "".join(out) + masked[at:]
+
+
 # Keys of a Rasa event whose values are never typed by a resident (numbers the rules must not touch).
 _MACHINE_KEYS = frozenset(
     {

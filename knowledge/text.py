@@ -8,9 +8,11 @@ with OpenCC, emoji and control characters dropped, runs of punctuation collapsed
 from __future__ import annotations
 
 import functools
+import html
 import re
 import unicodedata
 
+from . import privacy
 from .settings import DATA_DIR
 
 MAX_QUESTION_CHARS = 500
@@ -24,6 +26,9 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _REPEATED_PUNCT = re.compile(r"([!?.,;:~。！？，、；：…·\-_=*#])\1+")
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"<[^>]{0,200}>")
+# [链接](http://example.com) 家庭医生: the link's words stay, its address goes, as does any bare address.
+_MARKDOWN_LINK = re.compile(r"\[([^\]]{0,200})\]\([^)\s]{0,500}\)")
+_LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]{1,500}", re.IGNORECASE)
 # What a script or style element holds is code, not words of the question: <script>alert(1)</script>长者饭堂.
 _CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]{0,200}>.{0,2000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
@@ -108,9 +113,13 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     """
     if not isinstance(text, str):
         return ""
-    text = drop_unencodable(_start_and_end(text, limit * 2))
+    text = drop_unencodable(start_and_end(text, limit * 2))
     escaped_command = text.lstrip().startswith("／")
     text = unicodedata.normalize("NFKC", text)
+    text = html.unescape(text) if "&" in text else text  # &lt;p&gt;上门康复&lt;/p&gt;
+    text = _MARKDOWN_LINK.sub(r" \1 ", text)
+    text = _LINK.sub(" ", text)
+    text = privacy.without_personal_data(text)
     text = _CODE_ELEMENT.sub(" ", text)
     text = _MARKUP.sub(" ", text)
     text = _EMOJI.sub(" ", text)
@@ -125,10 +134,10 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
         # The REST channel wrote a resident's /restart as ／restart so that Rasa reads it as words; NFKC made it
         # /restart again, which Rasa's RegexMessageHandler (after this pipeline) would run as a command.
         text = text.lstrip("/ ")
-    return _start_and_end(text, limit)
+    return start_and_end(text, limit)
 
 
-def _start_and_end(text: str, limit: int) -> str:
+def start_and_end(text: str, limit: int) -> str:
     """`text` cut to `limit` characters: its first fifth and the rest from its end, joined by …"""
     if len(text) <= limit:
         return text

@@ -67,5 +67,6 @@ def test_feedback_bound_to_an_answer_passes_unchanged():
 
 def test_lone_surrogates_are_dropped_and_length_is_capped():
     assert as_resident_text("\ud800金沙路\udfff", 2000) == "金沙路"
-    assert as_resident_text("路" * 5000, 2000) == "路" * 2000
+    assert as_resident_text("路" * 5000, 2000) == "路" * 400 + "…" + "路" * 1599
+    assert as_resident_text("我" * 5000 + "金沙路会改造吗", 2000).endswith("金沙路会改造吗")
     assert as_resident_text("a/b 金沙路", 2000) == "a/b 金沙路"  # a slash inside text is just text

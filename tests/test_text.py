@@ -53,3 +53,19 @@ def test_a_text_over_the_limit_keeps_its_start_and_its_end():
     text = normalize_question("我家住金沙路。" + "以前" * 400 + "想问下这条路今年会改造吗？", limit=100)
     assert len(text) == 100
     assert text.startswith("我家住金沙路。") and text.endswith("想问下这条路今年会改造吗?") and "…" in text
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("&lt;p&gt;上门康复&lt;/p&gt;", "上门康复"),
+        ("[链接](http://example.com) 家庭医生", "链接 家庭医生"),
+        ("看 https://example.com/a?b=1 家庭医生", "看 家庭医生"),
+        ("身份证号440620195501011234，我爸能不能申请上门康复", ",我爸能不能申请上门康复"),
+        ("身份证440620********1234能申请吗", "能申请吗"),
+        ("邮箱 zhang@example.com 家庭医生", "家庭医生"),
+        ("2020年GDP增长3%", "2020年GDP增长3%"),
+    ],
+)
+def test_entities_links_and_personal_numbers_are_not_read_as_words(typed, read):
+    assert normalize_question(typed) == read

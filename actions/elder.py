@@ -13,6 +13,8 @@ from knowledge import segment
 from knowledge.texts import CONTACT_FALLBACK
 
 MAX_SENTENCE = 30
+# A clause of the passage counts as said by a short answer when this share of its character pairs is in it.
+SAID_SHARE = 0.8
 MAX_RATIO = 0.6
 BUTTONS = [
     {"title": "再说一遍", "payload": "/repeat"},
@@ -168,8 +170,18 @@ def simplify_for_elders(
 
 def left_out(passage: dict, reply: str) -> list[str]:
     """The clauses of the passage that a short elder `reply` did not say whole (仲有呢 says them next)."""
-    said = re.sub(r"[\s。，、；]", "", _plain(reply))
-    return [c for c in clauses(passage.get("plain") or passage["text"]) if re.sub(r"[、；]", "", _plain(c)) not in said]
+    said = set().union(*(_pairs(line) for line in reply.splitlines()))
+    return [
+        c
+        for c in clauses(passage.get("plain") or passage["text"])
+        if len(_pairs(c) & said) < SAID_SHARE * len(_pairs(c))
+    ]
+
+
+def _pairs(text: str) -> set[str]:
+    """Adjacent character pairs of each piece of `text` (a clause said in pieces, a verb put before each item of
+    a list and explanations between its sentences still share nearly all of them with the clause)."""
+    return {p[i : i + 2] for p in re.split(r"[\s。，、；：“”\"]+", text) for i in range(len(p) - 1)}
 
 
 def rest_of(passage: dict, parts: list[str], contacts: list[dict], glossary: dict[str, str] | None = None) -> str:

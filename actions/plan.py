@@ -132,10 +132,13 @@ class ActionAnswerFromPlan(Action):
                 outcome,
                 found.hits[0].coverage if found.hits else 0.0,
             )
+        note = replies.privacy_note(elder_mode) if privacy.has_personal_data(raw) else ""
         if decision.kind == policy.DECLINE:
-            dispatcher.utter_message(text=replies.decline_answer(contacts, elder=elder_mode, why=found.why))
+            declined = replies.decline_answer(contacts, elder=elder_mode, why=found.why)
+            dispatcher.utter_message(text=f"{note}\n{declined}" if note else declined)
             return [SlotSet(MORE_SLOT, None)]
-        return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=len(raw) > MAX_QUESTION_CHARS)
+        too_long = len(raw) > MAX_QUESTION_CHARS
+        return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=too_long, intro=note)
 
     async def _show_passage(self, dispatcher, tracker, wanted, elder_mode, intro: str = "") -> list[dict[str, Any]]:
         """A button of a fairly-sure reply, or 还有呢: that passage, as a sure answer."""
@@ -377,13 +380,31 @@ def assess(
         values,
         names,
         meanings,
-        _why_declined(kb, own.text, values, unknown, hits) if decision.kind == policy.DECLINE else "",
+        _why_declined(kb, own.text, values, unknown, hits, model, query.entities)
+        if decision.kind == policy.DECLINE
+        else "",
         lexicon.asks_when(own.text),
     )
 
 
-def _why_declined(kb, text: str, values: dict[str, float], unknown_roads: list[str], hits: list[Hit]) -> str:
-    """What a decline can say of itself: a road the plan never names, another year, a place outside the district."""
+# What a work plan does not give, as a decline says it (policy.ASK_KINDS).
+NOT_GIVEN = {
+    "price": "收费和价格",
+    "place": "具体地点",
+    "hours": "开放和办理时间",
+    "contact": "具体的联系电话",
+    "person": "个人的情况怎么办",
+    "who": "负责人是谁",
+    "date": "具体日期",
+    "detail": "这些细节",
+}
+
+
+def _why_declined(
+    kb, text: str, values: dict[str, float], unknown_roads: list[str], hits: list[Hit], model=None, entities=()
+) -> str:
+    """What a decline can say of itself: a road the plan never names, another year, a place outside the district,
+    or a kind of fact the plan does not give about a subject it does speak of (长者饭堂在哪)."""
     if unknown_roads:
         return f"西区的工作计划里没有提到{unknown_roads[0]}。"
     if values.get("another_year"):
@@ -393,6 +414,21 @@ def _why_declined(kb, text: str, values: dict[str, float], unknown_roads: list[s
     place = next((p for p in lexicon.other_places() if p in text and p not in passage), None)
     if values.get("other_place") and place:
         return f"我只能回答西区工作计划里的事，{place}的情况计划里没有讲。"
+    asked = [kind for kind in policy.ASK_KINDS if values.get(f"asks_{kind}")]
+    if asked and hits:
+        # The plan speaks of what is asked about (a name the best passage has, or a subject it would answer for
+        # without the kind of fact asked), not of that fact: say what it lacks and where it speaks.
+        best = hits[0]
+        named = [e for e in entities if e in best.passage["entities"]]
+        subject = policy.decide(values | {f"asks_{kind}": 0.0 for kind in asked}, model)
+        if named or subject.kind != policy.DECLINE:
+            longest = {
+                e: max((len(m) for m in best.matched if m and m in e), default=0) for e in best.passage["entities"]
+            }
+            named = named or sorted((e for e in longest if longest[e]), key=lambda e: -longest[e])
+            about = f"讲到{named[0]}" if named else "讲到这件事"
+            where = f"「{best.passage['heading']}」这部分" if best.passage["heading"] else ""
+            return f"计划里没有写{NOT_GIVEN[asked[0]]}。计划只在{where}{about}，没有更多细节。"
     return ""
 
 

@@ -173,5 +173,12 @@ def no_date_note(passage: dict, names: list[str], elder: bool = False) -> str:
     return f"计划里没有写{what}具体什么时候完成，{plan}："
 
 
+def privacy_note(elder: bool = False) -> str:
+    """Said first when a message holds a phone, ID or card number (read and kept only masked)."""
+    if elder:
+        return "（请不要发身份证号、电话号码。记录里只留遮住的号码。）"
+    return "（为了您的安全，请不要在这里发身份证号、电话号码等个人信息；记录里只保存遮住的号码。）"
+
+
 def too_long_note(limit: int) -> str:
     return f"（您的消息很长，我只读了开头和最后一共{limit}个字。）"

@@ -128,6 +128,26 @@ async def test_a_huge_message_is_answered_from_its_start():
     assert sources(messages)
 
 
+async def test_a_decline_for_a_fact_the_plan_lacks_says_what_it_lacks_and_where_the_plan_speaks():
+    messages, _ = await ask("新工疗站的地址在哪里", intent="ask_elderly")
+    reply = text_of(messages)
+    assert not sources(messages)
+    assert reply.startswith("抱歉，计划里没有写具体地点。计划只在「加大扶助弱势群体力度」这部分讲到新工疗站")
+    elder, _ = await ask("长者饭堂一餐多少钱", intent="ask_elderly", slots={"elder_mode": True})
+    assert text_of(elder).startswith("计划里没有写收费和价格。") and not sources(elder)
+    far, _ = await ask("明天会下雨吗", intent="out_of_scope", confidence=0.95)
+    assert "计划里没有写" not in text_of(far)
+
+
+async def test_a_question_with_an_id_number_is_read_without_it_and_warns_once():
+    messages, _ = await ask("身份证号440620195501011234，我爸能不能申请上门康复", intent="ask_elderly")
+    reply = text_of(messages)
+    assert reply.startswith("（为了您的安全，请不要在这里发身份证号") and "上门康复" in reply and sources(messages)
+    assert "19550101" not in reply
+    plain, _ = await ask("我爸能不能申请上门康复", intent="ask_elderly")
+    assert "身份证" not in text_of(plain)
+
+
 async def test_a_long_story_is_answered_from_the_question_at_its_end():
     story = "我在这里住了四十多年，老伴前几年走了，儿女都在外地。以前也打过电话反映过，有人来补了几个坑。" * 8
     messages, _ = await ask(story + "我想问一下，我家门口这条金沙路今年会不会改造？", intent="ask_roads")

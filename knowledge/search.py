@@ -211,9 +211,17 @@ def analyze(
     unique: dict[tuple, TermGroup] = {}
     for g in groups:
         unique.setdefault(g.alternatives, g)
-    focus = lexicon.focus_start(text)
+    focus = _widened(lexicon.focus_start(text), text, list(unique.values()))
     kept = sorted(_most_telling(list(unique.values()), text, focus), key=lambda g: g.position)
     return Query(text=text, groups=kept, entities=list(dict.fromkeys(entities)), focus=focus)
+
+
+def _widened(focus: int, text: str, groups: list[TermGroup]) -> int:
+    """The asked part starts a clause earlier while it names nothing itself: in 菜市场旁边有流动摊档在卖熟食，想问
+    区里管不管这种, what is asked about is the stalls."""
+    while focus and not any(g.is_content and g.kind != "char" and g.position >= focus for g in groups):
+        focus = max(text.rfind(mark, 0, max(focus - 1, 0)) for mark in ",.;!?。") + 1
+    return focus
 
 
 def _most_telling(groups: list[TermGroup], text: str, focus: int) -> list[TermGroup]:

@@ -137,7 +137,19 @@ def another_year(text: str, plan_years: set[int], passage_text: str) -> bool:
     passage names (2019年的生产总值), or another year's work plan whatever the passage says (西区2021年的工作计划:
     the 2020 plan mentions 2021's elections)."""
     known = plan_years | years_in(passage_text)
-    return other_years(text, known) or any(int(y) not in plan_years for y in _WORK_PLAN_OF_YEAR.findall(text))
+    return (
+        other_years(text, known)
+        or any(int(y) not in plan_years for y in _WORK_PLAN_OF_YEAR.findall(text))
+        or any(int(y) not in plan_years for y in _AGENDA_OF_YEAR.findall(text))
+    )
+
+
+# 西区2021年要做什么, 2021年有什么安排: what the district does in a year, which only that year's plan says (the 2020
+# plan's one sentence on preparing 2021's elections is not it).
+_AGENDA_OF_YEAR = re.compile(
+    r"((?:19|20)\d\d)年(?:西区|区里|区政府|政府)?(?:要|会|打算|准备|主要)?"
+    r"(?:做什么|做啥|干什么|干啥|搞什么|有什么(?:计划|安排|工作|打算|重点|大事)|的?(?:工作重点|主要工作|安排|打算))"
+)
 
 
 # A road or street by name: 岐江公路, 博爱路, 彩虹大道. A question about one the plan never names is not the plan's

@@ -103,6 +103,21 @@ def test_the_plan_of_another_year_is_another_year_whatever_a_passage_mentions():
     assert not lexicon.other_plan_year("提前谋划2021年社区换届工作", {2020})
 
 
+@pytest.mark.parametrize(
+    "question, another",
+    [
+        ("西区2021年要做什么", True),
+        ("2021年区里有什么安排", True),
+        ("2021年有什么安排", True),
+        ("2021年社区换届什么时候", False),
+        ("2020年要做什么", False),
+    ],
+)
+def test_what_the_district_does_in_another_year_is_another_years_plan(question, another):
+    passage = "对社区领导班子和“三肩挑”工作开展分析研判，提前谋划2021年社区换届工作。"
+    assert lexicon.another_year(question, {2020}, passage) is another
+
+
 def test_a_plan_the_passage_names_by_its_years_is_not_another_years_plan():
     passage = "完成我区2020-2035国土空间规划编制工作，落实沙朗东控规调整方案以及马山城市设计的实施。"
     assert not lexicon.other_plan_year("西区2020到2035年的规划怎么做", {2020}, passage)

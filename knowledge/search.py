@@ -40,6 +40,9 @@ from .soundalike import SoundAlikeMatcher
 from .text import normalize_question, to_simplified
 
 MAX_GROUPS = 24
+# A part of a compound the plan never writes stands for it when it is this rare in general Chinese (春运 in
+# 春运期间; not 期间, nor 安全 in 安全措施).
+PART_RARITY = 0.45
 # Words whose spread over the passages is remembered; the least recently asked are forgotten past this.
 DF_CACHE_SIZE = 20000
 
@@ -141,6 +144,7 @@ class Snapshot:
     # The plan's words by their sound, for a word typed with a wrong character of the same sound (拖贫 -> 脱贫).
     homophones: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     day: str = ""  # the date whose valid passages these are
+    vocabulary: frozenset[str] = frozenset()  # the words of the passages, cut for the index
     _df: _BoundedCache = field(default_factory=lambda: _BoundedCache(DF_CACHE_SIZE))
 
     def df(self, alternatives: tuple[str, ...]) -> int:
@@ -157,6 +161,7 @@ def analyze(
     phrases: list[tuple[str, tuple[str, ...]]] | None = None,
     related: dict[str, tuple[str, ...]] | None = None,
     homophones: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+    vocabulary: frozenset[str] = frozenset(),
 ) -> Query:
     """Read a question as term groups. The question may be raw resident text; it is normalized here.
 
@@ -203,6 +208,13 @@ def analyze(
             plan_words = related.get(word, ())
             if homophones and len(word) >= 2 and word not in related:
                 plan_words += lexicon.homophones_of(word, homophones)
+            if not plan_words and len(word) >= 3 and vocabulary and word not in vocabulary:
+                # 春运期间, 安全措施: a compound the plan never writes, read by its parts the plan does.
+                plan_words = tuple(
+                    w
+                    for w in segment.cut_for_index(word)
+                    if w != word and len(w) > 1 and w in vocabulary and segment.rarity(w) >= PART_RARITY
+                )
             groups.append(
                 TermGroup(
                     word, (word, *plan_words), "char" if len(word) == 1 else "word", related=plan_words, position=at
@@ -429,12 +441,15 @@ class KnowledgeBase:
             phrases=_phrases(db),
             related=_synonym_map(vocabulary),
             homophones=_homophone_map(vocabulary),
+            vocabulary=vocabulary,
             day=today,
         )
 
     def analyze(self, question: str) -> Query:
         snap = self.snapshot()
-        return analyze(question, snap.matcher, snap.sound_alike, snap.phrases, snap.related, snap.homophones)
+        return analyze(
+            question, snap.matcher, snap.sound_alike, snap.phrases, snap.related, snap.homophones, snap.vocabulary
+        )
 
     def search(
         self,

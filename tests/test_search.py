@@ -114,3 +114,9 @@ def test_a_query_read_once_is_not_changed_by_searching_with_conversation_entitie
     hits = kb.search("那个什么时候修好", entities=["粤信路"], query=query)
     assert "粤信路" in hits[0].passage["entities"]
     assert (query.groups, query.entities) == (groups, entities)
+
+
+def test_a_compound_the_plan_never_writes_is_read_by_its_rare_parts(kb):
+    [group] = [g for g in kb.analyze("春运期间有什么安排").groups if g.label == "春运期间"]
+    assert group.related == ("春运",)  # not 期间, an everyday word
+    assert "平安春运" in kb.search("春运期间西区有什么安全措施", limit=1)[0].passage["text"]

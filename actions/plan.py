@@ -270,8 +270,9 @@ def compose(
     if found.meanings and not elder_mode:  # elder answers explain every glossary term they use anyway
         standard = "\n".join(f"{term}：{meaning}。" for term, meaning in found.meanings.items()) + "\n" + standard
     no_date = found.asks_when and not lexicon.gives_a_time(shown["text"])
+    in_passage = [n for n in found.names if n in shown["text"]]  # not 沙朗 where the resident lives
     if no_date:
-        standard = replies.no_date_note(shown, found.names) + "\n" + standard
+        standard = replies.no_date_note(shown, in_passage) + "\n" + standard
     if too_long:
         standard = replies.too_long_note(MAX_QUESTION_CHARS) + "\n" + standard
     custom = {
@@ -294,7 +295,7 @@ def compose(
         best.passage, best.matched, len(standard), contacts, glossary, buttons=buttons, names=names
     )
     if no_date:
-        reply = replies.no_date_note(shown, found.names, elder=True) + "\n" + reply
+        reply = replies.no_date_note(shown, in_passage, elder=True) + "\n" + reply
     if closest:
         reply = replies.CLOSEST_ELDER + "\n" + reply
     # The channels speak it (bot/voice.py): Telegram as a voice message, the web page with a play button.
@@ -389,7 +390,7 @@ def assess(
 
 # What a work plan does not give, as a decline says it (policy.ASK_KINDS).
 NOT_GIVEN = {
-    "price": "收费和价格",
+    "price": "具体的金额和收费",
     "place": "具体地点",
     "hours": "开放和办理时间",
     "contact": "具体的联系电话",
@@ -421,14 +422,16 @@ def _why_declined(
         best = hits[0]
         named = [e for e in entities if e in best.passage["entities"]]
         subject = policy.decide(values | {f"asks_{kind}": 0.0 for kind in asked}, model)
-        if named or subject.kind != policy.DECLINE:
+        where = f"「{best.passage['heading']}」这部分" if best.passage["heading"] else ""
+        if subject.kind != policy.DECLINE:
             longest = {
                 e: max((len(m) for m in best.matched if m and m in e), default=0) for e in best.passage["entities"]
             }
             named = named or sorted((e for e in longest if longest[e]), key=lambda e: -longest[e])
             about = f"讲到{named[0]}" if named else "讲到这件事"
-            where = f"「{best.passage['heading']}」这部分" if best.passage["heading"] else ""
             return f"计划里没有写{NOT_GIVEN[asked[0]]}。计划只在{where}{about}，没有更多细节。"
+        if named:  # only the name is the plan's: 沙朗那边有没有打算建停车场
+            return f"计划里没有讲到这一点。计划只在{where}提到{named[0]}。"
     return ""
 
 

@@ -132,11 +132,24 @@ async def test_a_decline_for_a_fact_the_plan_lacks_says_what_it_lacks_and_where_
     messages, _ = await ask("新工疗站的地址在哪里", intent="ask_elderly")
     reply = text_of(messages)
     assert not sources(messages)
-    assert reply.startswith("抱歉，计划里没有写具体地点。计划只在「加大扶助弱势群体力度」这部分讲到新工疗站")
+    assert reply.startswith("抱歉，计划里没有讲到这一点。计划只在「加大扶助弱势群体力度」这部分提到新工疗站。")
     elder, _ = await ask("长者饭堂一餐多少钱", intent="ask_elderly", slots={"elder_mode": True})
-    assert text_of(elder).startswith("计划里没有写收费和价格。") and not sources(elder)
+    assert text_of(elder).startswith("计划里没有讲到这一点。") and not sources(elder)
     far, _ = await ask("明天会下雨吗", intent="out_of_scope", confidence=0.95)
-    assert "计划里没有写" not in text_of(far)
+    assert "计划里没有" not in text_of(far).split("\n")[0].replace("西区的工作计划里没有讲到这个问题", "")
+
+
+def test_a_decline_whose_subject_the_plan_answers_names_the_fact_it_lacks():
+    from actions.plan import _why_declined, assess
+
+    kb = resources.knowledge_base()
+    found = assess(kb, "长者助餐配餐服务", "ask_elderly", 0.9)  # surely answered
+    asking = found.features | {"asks_price": 1.0}  # ... the same, asking a price
+    why = _why_declined(kb, "长者助餐配餐服务多少钱", asking, [], found.hits)
+    assert (
+        why
+        == "计划里没有写具体的金额和收费。计划只在「加大扶助弱势群体力度」这部分讲到长者助餐配餐服务，没有更多细节。"
+    )
 
 
 async def test_a_question_with_an_id_number_is_read_without_it_and_warns_once():

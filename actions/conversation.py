@@ -42,6 +42,8 @@ class ActionSwitchMode(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):
+            return await answer_as_question(dispatcher, tracker, domain)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent in VOICE_REPLIES:
             lang, reply = VOICE_REPLIES[intent]
@@ -195,6 +197,15 @@ LONG_QUESTION_INTENTS = ("following", "forget_me", "repeat")
 # of them and that the plan surely answers is a question (「爱心父母大联盟」是做什么的？ is not about the bot's
 # sources; 有人收保护费，有冇人理 is not asking for a phone number). 我要找人工 and 数据从哪里来 keep their replies.
 CHITCHAT_CUES = {"about": ("cue_source", "cue_about_bot"), "ask_contact": ("cue_contact",)}
+# A mode or voice switch is asked in a few words too; a long message that names the plan's words and asks, and says
+# none of these cues (开长者模式, 普通模式, 广东话), is a question (每年过年…想问西区今年春运期间有没有加强交通安全管理).
+_SWITCH_CUES = ("cue_mode_off", "cue_mode_on", "cue_normal_mode", "cue_mode_word")
+MODE_CUES = {
+    "elder_mode_on": _SWITCH_CUES,
+    "elder_mode_off": _SWITCH_CUES,
+    "voice_cantonese": ("cue_cantonese", "cue_mandarin"),
+    "voice_mandarin": ("cue_cantonese", "cue_mandarin"),
+}
 CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
 
 
@@ -208,6 +219,9 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")
     if intent in LONG_QUESTION_INTENTS:
         return is_long_plan_question(message)
+    if intent in MODE_CUES:
+        says_its_own_cue = _cues(MODE_CUES[intent]).search(normalize_question(message.get("text") or ""))
+        return not says_its_own_cue and is_long_plan_question(message)
     if intent in CHITCHAT_CUES:
         if is_long_plan_question(message):
             return True

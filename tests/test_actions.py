@@ -511,6 +511,28 @@ async def test_a_long_question_read_as_forget_me_following_or_repeat_is_answered
     assert not any((m.get("custom") or {}).get("forget_me") for m in dispatcher.messages)
 
 
+@pytest.mark.parametrize("intent", ["elder_mode_on", "elder_mode_off", "voice_cantonese"])
+async def test_a_long_question_read_as_a_mode_switch_is_answered_and_switches_nothing(intent):
+    text = "每年过年我们一家都要开车回湖南老家，路上经常看到事故，想问西区今年春运期间有没有加强交通安全管理"
+    dispatcher = CollectingDispatcher()
+    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker(text, intent=intent), {})
+    assert sources(dispatcher.messages)
+    assert not any(e.get("name") in ("elder_mode", "voice_lang") for e in events)
+
+
+@pytest.mark.parametrize(
+    "text, intent, mode",
+    [
+        ("我眼睛不好，字太小看不清，请帮我把它换成长者模式，我以后想问问老人饭堂的事", "elder_mode_on", True),
+        ("不要长者模式了，换回普通模式，我还想问问今年金沙路的改造有没有开始", "elder_mode_off", False),
+    ],
+)
+async def test_a_long_mode_request_naming_the_plan_still_switches(text, intent, mode):
+    dispatcher = CollectingDispatcher()
+    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker(text, intent=intent), {})
+    assert {"event": "slot", "name": "elder_mode", "value": mode, "timestamp": None} in events
+
+
 async def test_a_short_forget_me_is_still_forget_me():
     dispatcher = CollectingDispatcher()
     await follow.ActionForgetMe().run(dispatcher, make_tracker("删除我的信息", intent="forget_me"), {})

@@ -209,7 +209,7 @@ def analyze(
             if homophones and len(word) >= 2 and word not in related:
                 plan_words += lexicon.homophones_of(word, homophones)
             if not plan_words and len(word) >= 3 and vocabulary and word not in vocabulary:
-                # 春运期间, 安全措施: a compound the plan never writes, read by its parts the plan does.
+                # 春运期间: a compound the plan never writes, read by its rare parts that it does (春运, not 期间).
                 plan_words = tuple(
                     w
                     for w in segment.cut_for_index(word)

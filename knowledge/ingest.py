@@ -330,29 +330,34 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
         db.table("contacts").insert(
             {"topic": "*", "name": name or phone, "phone": phone, "hours": "24小时", "address": ""}
         )
+    fresh = not db.execute("SELECT 1 FROM passages LIMIT 1").fetchone()
     results = []
     for path in sorted(Path(documents_dir).glob("*")):
         if path.suffix.lower() in {".txt", ".html", ".htm"}:
             doc = parse_plan(decode_plan(path.read_bytes()))
             _, created = import_document(db, doc)
             results.append((doc.title, created))
-    reindex_if_reading_changed(db)
+    reindex_if_reading_changed(db, just_built=fresh)
     return results
 
 
 READING_KEY = "index_reading"  # meta: what the passages' index words, topics and entities were derived by
 
 
-def reindex_if_reading_changed(db: sqlite_utils.Database) -> bool:
+def reindex_if_reading_changed(db: sqlite_utils.Database, just_built: bool = False) -> bool:
     """Derive every passage's index words, topics and entities again when the words the index is cut and tagged
     by (entities, synonyms, topics) changed since it was built: a release with new synonyms must not search an
-    index cut by the old ones. True when it did."""
+    index cut by the old ones. True when it did. A knowledge base `just_built` by these words is only marked."""
     matcher = catalog.EntityMatcher(load_entities(db))
     words = sorted({e for entity in matcher.entities for e in entity.surfaces})
     words += sorted({w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1})
     topics = [(t.key, sorted(t.parts), list(t.keywords)) for t in catalog.topics().values()]
     reading = hashlib.sha256(json.dumps([words, topics], ensure_ascii=False).encode()).hexdigest()
     if store.get_meta(db, READING_KEY) == reading:
+        return False
+    if just_built:
+        with store.write_transaction(db):
+            db.table("meta").upsert({"key": READING_KEY, "value": reading}, pk="key")
         return False
     segment.add_words(words)
     rows = db.execute("SELECT id, part_no, heading, text FROM passages").fetchall()

@@ -101,7 +101,8 @@ def asks_for(text: str) -> set[str]:
 
 # 金沙路几时修好 asks when; a passage that names no month, season or year of its own gives no date.
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|几时|何时|哪年|哪一年|多久|多长时间|几月|哪个月|哪天|几号|要等多")
-_GIVES_A_TIME = re.compile(r"\d+月|\d+日|年底|年内|年初|年中|上半年|下半年|月底|季度|(?:19|20)\d\d年|\d+年内")
+_GIVES_A_DATE = re.compile(r"\d+月|\d+日|年底|年内|年初|年中|上半年|下半年|月底|季度")
+_GIVES_A_YEAR = re.compile(r"(?:19|20)\d\d年|\d+年内")
 
 
 def asks_when(text: str) -> bool:
@@ -109,7 +110,13 @@ def asks_when(text: str) -> bool:
 
 
 def gives_a_time(text: str) -> bool:
-    return bool(_GIVES_A_TIME.search(text))
+    """A month, season or year of its own (提前谋划2021年社区换届, 在上半年帮助…脱贫)."""
+    return gives_a_date(text) or bool(_GIVES_A_YEAR.search(text))
+
+
+def gives_a_date(text: str) -> bool:
+    """A time within a year (2026年10月1日, 上半年, 年底): more than the plan's year."""
+    return bool(_GIVES_A_DATE.search(text))
 
 
 _YEAR = re.compile(r"(?<!\d)(20\d\d|19\d\d)(?!\d)")

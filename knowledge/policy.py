@@ -174,6 +174,9 @@ def features(
     question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)
+    # Not features of the model but a rule of decide(): a when-question whose passage gives a time.
+    question["asks_when"] = float(lexicon.asks_when(query.text[query.focus :]))
+    question["gives_date"] = float(bool(hits) and lexicon.gives_a_date(hits[0].passage["text"]))
     if not hits:
         return (
             {name: 0.0 for name in FEATURE_NAMES}
@@ -239,6 +242,8 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         return Decision(DECLINE, 0.0)  # 岐江公路会不会拓宽: the plan's roads are not that one
     if values.get("asks_meaning"):
         return Decision(SURE, 1.0)  # 白改黑是什么意思: the staff glossary explains it (actions/plan.py)
+    if values.get("asks_when") and values.get("gives_date") and values.get("all_covered"):
+        return Decision(SURE, 1.0)  # 翠湾路什么时候通车, with 翠湾路已于2026年10月1日全线通车 from staff
     p = model.probability(values)
     if p >= model.sure:
         return Decision(SURE, p)

@@ -100,3 +100,21 @@ def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question
     found = assess(kb, question, "ask_roads", 0.95, model=generous)
     assert found.features["unknown_road"] == float(unknown)
     assert (found.decision.kind == policy.DECLINE) is unknown
+
+
+def test_a_when_question_whose_passage_gives_a_date_is_answered_whatever_the_model():
+    strict = model(sure=0.9999999, fairly_sure=0.999999)  # declines anything on its own
+    asked = {"content_terms": 2.0, "coverage": 1.0, "all_covered": 1.0, "asks_when": 1.0}
+    assert policy.decide(asked, strict).kind == policy.DECLINE  # the passage gives no date
+    assert policy.decide(asked | {"gives_date": 1.0}, strict).kind == policy.SURE
+    assert policy.decide(asked | {"gives_date": 1.0, "all_covered": 0.0}, strict).kind == policy.DECLINE
+
+
+def test_what_gives_a_date_and_what_gives_only_a_year():
+    from knowledge import lexicon
+
+    assert lexicon.gives_a_date("翠湾路已于2026年10月1日全线通车。") and lexicon.gives_a_date(
+        "在上半年帮助两个贫困村脱贫"
+    )
+    assert not lexicon.gives_a_date("做好2020年慈善万人行工作") and lexicon.gives_a_time("做好2020年慈善万人行工作")
+    assert not lexicon.gives_a_time("提升改造金沙路、粤信路")

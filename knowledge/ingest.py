@@ -267,9 +267,7 @@ def import_document(
     if existing:
         return existing[0], False
     matcher = catalog.EntityMatcher(load_entities(db))
-    # The words the search's jieba dictionary will hold (dictionary.py): the index is cut as questions are.
-    segment.add_words(e for entity in matcher.entities for e in entity.surfaces)
-    segment.add_words(w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1)
+    segment.add_words(dictionary_words(matcher))
     rows = [{"seq": seq, **passage_row(p, matcher)} for seq, p in enumerate(doc.passages, start=1)]
     with store.write_transaction(db):
         existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
@@ -295,6 +293,13 @@ def import_document(
         if on_import is not None:
             on_import(doc_id)
     return doc_id, True
+
+
+def dictionary_words(matcher: catalog.EntityMatcher) -> list[str]:
+    """The words the search's jieba dictionary holds (dictionary.py), so the index is cut as questions are: every
+    entity name and alias, and the synonyms' words."""
+    words = sorted({e for entity in matcher.entities for e in entity.surfaces})
+    return words + sorted({w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1})
 
 
 def load_entities(db: sqlite_utils.Database) -> list[catalog.Entity]:
@@ -349,8 +354,7 @@ def reindex_if_reading_changed(db: sqlite_utils.Database, just_built: bool = Fal
     by (entities, synonyms, topics) changed since it was built: a release with new synonyms must not search an
     index cut by the old ones. True when it did. A knowledge base `just_built` by these words is only marked."""
     matcher = catalog.EntityMatcher(load_entities(db))
-    words = sorted({e for entity in matcher.entities for e in entity.surfaces})
-    words += sorted({w for s in catalog.synonyms() for w in (*s.plan_words, *s.phrases) if len(w) > 1})
+    words = dictionary_words(matcher)
     topics = [(t.key, sorted(t.parts), list(t.keywords)) for t in catalog.topics().values()]
     reading = hashlib.sha256(json.dumps([words, topics], ensure_ascii=False).encode()).hexdigest()
     if store.get_meta(db, READING_KEY) == reading:
@@ -360,19 +364,11 @@ def reindex_if_reading_changed(db: sqlite_utils.Database, just_built: bool = Fal
             db.table("meta").upsert({"key": READING_KEY, "value": reading}, pk="key")
         return False
     segment.add_words(words)
-    rows = db.execute("SELECT id, part_no, heading, text FROM passages").fetchall()
+    rows = db.execute("SELECT id, part_no, section, heading, text FROM passages").fetchall()
     with store.write_transaction(db):
-        for pid, part_no, heading, text in rows:
-            plain_form = f"{heading}。{text}".replace("“", "").replace("”", "")
-            db.table("passages").update(
-                pid,
-                {
-                    "heading_tokens": index_tokens(heading or ""),
-                    "tokens": index_tokens(text),
-                    "topics": json.dumps(catalog.topics_for(plain_form, part_no), ensure_ascii=False),
-                    "entities": json.dumps(matcher.names_in(plain_form), ensure_ascii=False),
-                },
-            )
+        for pid, part_no, section, heading, text in rows:
+            row = passage_row(Passage(part_no, section, heading or "", text), matcher)
+            db.table("passages").update(pid, {k: row[k] for k in ("heading_tokens", "tokens", "topics", "entities")})
         db.table("meta").upsert({"key": READING_KEY, "value": reading}, pk="key")
         store.bump_version(db)
     return True

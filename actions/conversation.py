@@ -207,11 +207,15 @@ MODE_CUES = {
     "voice_mandarin": ("cue_cantonese", "cue_mandarin"),
 }
 CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
+# Following is asked in a few words too (关注金沙路, 有新消息告诉我, 取消关注); a long message that names the plan's words
+# and asks, and says none of these, is a question (…金沙路一下大雨就水浸…今年区里有没有打算修一修金沙路？).
+FOLLOW_CUES = re.compile(r"关注|订阅|退订|通知|提醒|告诉我|盯着|更新|新消息|不用再|别再|不要再|唔使")
 
 
 def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
-    the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks;
+    the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks,
+    and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
     a short about/ask_contact message the plan surely answers. The question bank routes with this too
     (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
@@ -219,6 +223,9 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")
     if intent in LONG_QUESTION_INTENTS:
         return is_long_plan_question(message)
+    if intent in ("follow", "unfollow"):
+        says_its_own_cue = FOLLOW_CUES.search(normalize_question(message.get("text") or ""))
+        return not says_its_own_cue and is_long_plan_question(message)
     if intent in MODE_CUES:
         says_its_own_cue = _cues(MODE_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and is_long_plan_question(message)

@@ -115,6 +115,8 @@ class ActionFollow(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):  # a long question the NLU misread
+            return await answer_as_question(dispatcher, tracker, domain)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if not reachable(tracker.sender_id):
             dispatcher.utter_message(text=ONLY_TELEGRAM if intent == "follow" else NOTHING_HERE)

@@ -30,6 +30,8 @@ _MARKUP = re.compile(r"<[^>]{0,200}>")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]{0,200})\]\([^)\s]{0,500}\)")
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff]{1,500}", re.IGNORECASE)
 # What a script or style element holds is code, not words of the question: <script>alert(1)</script>长者饭堂.
+# A verb said as "try and do" (修一修, 查一查, 看一看) is the verb itself: 修一修金沙路 asks about 修 金沙路.
+_TRIED_VERB = re.compile(r"([\u4e00-\u9fff])一\1")
 _CODE_ELEMENT = re.compile(r"<(script|style)\b[^>]{0,200}>.{0,2000}?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -128,6 +130,7 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     text = replace_cantonese(text)
     text = to_simplified(text)
     text = replace_cantonese(text)
+    text = _TRIED_VERB.sub(r"\1", text)
     text = _REPEATED_PUNCT.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
     if escaped_command:

@@ -20,14 +20,17 @@ def _actions_on_the_test_kb(action_resources):
     yield
 
 
-def make_tracker(text, intent="ask_plan", confidence=0.9, entities=(), slots=None, events=None):
+def make_tracker(
+    text, intent="ask_plan", confidence=0.9, entities=(), slots=None, events=None, sender="resident-1", ranking=()
+):
     return Tracker(
-        sender_id="resident-1",
+        sender_id=sender,
         slots={"elder_mode": False, "last_topic": None, "last_entity": None, **(slots or {})},
         latest_message={
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
             "entities": list(entities),
+            "intent_ranking": [{"name": intent, "confidence": confidence}, *ranking],
         },
         events=events or [],
         paused=False,
@@ -518,6 +521,31 @@ async def test_a_long_question_read_as_a_mode_switch_is_answered_and_switches_no
     events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker(text, intent=intent), {})
     assert sources(dispatcher.messages)
     assert not any(e.get("name") in ("elder_mode", "voice_lang") for e in events)
+
+
+@pytest.mark.parametrize("intent", ["follow", "unfollow"])
+async def test_a_long_question_read_as_follow_is_answered_and_follows_nothing(intent):
+    text = "我每天开车经过金沙路，路面坑坑洼洼的，车都开不快，我想问一下，今年区里有没有打算修一修金沙路？"
+    dispatcher = CollectingDispatcher()
+    # The NLU's runner-up reading of it, as the classifier ranks it (the question is answered with that intent).
+    tracker = make_tracker(text, intent=intent, sender="telegram-abc", ranking=[{"name": "ask_roads", "confidence": 0.3}])
+    await follow.ActionFollow().run(dispatcher, tracker, {})
+    assert sources(dispatcher.messages)
+    assert not any((m.get("custom") or {}).get("follow_op") for m in dispatcher.messages)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("金沙路以后有什么新的进展，麻烦第一时间通知我，我每天都走这条路上班", "follow"),
+        ("金沙路改造的消息我已经知道了，以后不用再给我发金沙路的消息了", "unfollow"),
+    ],
+)
+async def test_a_long_follow_request_naming_the_plan_still_follows(text, intent):
+    dispatcher = CollectingDispatcher()
+    await follow.ActionFollow().run(dispatcher, make_tracker(text, intent=intent, sender="telegram-abc"), {})
+    assert not sources(dispatcher.messages)
+    assert any((m.get("custom") or {}).get("follow_op") for m in dispatcher.messages)
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,16 @@ def test_a_text_over_the_limit_keeps_its_start_and_its_end():
 )
 def test_entities_links_and_personal_numbers_are_not_read_as_words(typed, read):
     assert normalize_question(typed) == read
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("今年有没有打算修一修金沙路", "今年有没有打算修金沙路"),
+        ("帮我查一查家庭医生", "帮我查家庭医生"),
+        ("统一一下标准", "统一一下标准"),
+        ("一一对应", "一一对应"),
+    ],
+)
+def test_a_verb_said_as_try_and_do_is_read_as_the_verb(typed, read):
+    assert normalize_question(typed) == read

@@ -367,7 +367,7 @@ def assess(
     glossary = kb.glossary()
     meanings = {t: glossary[t] for t in lexicon.terms_asked_about(own.text, glossary)}
     with_term = [h for h in hits if any(lexicon.term_core(t) in h.passage["text"] for t in meanings)]
-    if meanings and with_term and not (values.get("another_year") or values.get("unknown_road")):
+    if meanings and with_term and not any(values.get(k) for k in ("another_year", "unknown_road", "another_district")):
         # What a term of the plan means is the staff glossary's to say, whatever else the question adds (4050是什么
         # 意思，我算不算): the answer is the explanation and the passage that uses the term.
         hits = with_term + [h for h in hits if h not in with_term]

@@ -213,17 +213,32 @@ _PLAN_NAMED = re.compile(r"((?:19|20)\d\d)(?:年)?[^,.?!，。？！、]{0,8}规
 
 
 @functools.lru_cache(maxsize=1)
-def other_places() -> tuple[str, ...]:
-    """Places outside West District that residents ask about: data/places.txt."""
+@functools.lru_cache(maxsize=4)
+def _words_of(name: str) -> tuple[str, ...]:
     words = []
-    for line in (DATA_DIR / "places.txt").read_text(encoding="utf-8").splitlines():
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
         words += line.split("#", 1)[0].split()
     return tuple(words)
 
 
+def other_places() -> tuple[str, ...]:
+    """Places outside West District that residents ask about: Zhongshan's other districts and towns
+    (data/districts.txt) and other cities (data/places.txt)."""
+    return _words_of("districts.txt") + _words_of("places.txt")
+
+
 def other_place(text: str, passage_text: str) -> bool:
-    """True when `text` names a place outside the district that the passage does not name."""
+    """True when `text` names a place outside the district that the passage does not name (read in what a long
+    question asks: 我住石岐，想问西区的长者饭堂怎么申请 is about 西区)."""
     return any(p in text and p not in passage_text for p in other_places())
+
+
+def other_district(text: str, passage_text: str) -> str:
+    """The other district or town of Zhongshan (data/districts.txt) that `text` asks about, when the passage does
+    not name it and the text does not name 西区: 石岐区今年有什么民生实事. "" when none."""
+    if "西区" in text:
+        return ""
+    return next((p for p in _words_of("districts.txt") if p in text and p not in passage_text), "")
 
 
 # Words after which a long question says what it asks (我是中学老师，准备…，想问下西区…).

@@ -171,7 +171,13 @@ def features(
     question["another_year"] = float(
         lexicon.another_year(query.text, set(plan_years or {2020}), hits[0].passage["text"] if hits else "")
     )
-    question["other_place"] = float(lexicon.other_place(query.text, hits[0].passage["text"] if hits else ""))
+    question["other_place"] = float(
+        lexicon.other_place(query.text[query.focus :], hits[0].passage["text"] if hits else "")
+    )
+    # Not a feature of the model but a rule of decide(): the plan is West District's, not 石岐's.
+    question["another_district"] = float(
+        bool(lexicon.other_district(query.text[query.focus :], hits[0].passage["text"] if hits else ""))
+    )
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)
     # Not features of the model but a rule of decide(): a when-question whose passage gives a time.
@@ -240,6 +246,8 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         return Decision(DECLINE, 0.0)  # 2019年的生产总值, 西区2021年的工作计划: not this plan's to say
     if values.get("unknown_road"):
         return Decision(DECLINE, 0.0)  # 岐江公路会不会拓宽: the plan's roads are not that one
+    if values.get("another_district"):
+        return Decision(DECLINE, 0.0)  # 石岐区今年有什么民生实事: West District's plan does not say
     if values.get("asks_meaning"):
         return Decision(SURE, 1.0)  # 白改黑是什么意思: the staff glossary explains it (actions/plan.py)
     if values.get("asks_when") and values.get("gives_date") and values.get("all_covered"):

@@ -12,7 +12,7 @@ import html
 import re
 import unicodedata
 
-from . import privacy
+from . import pinyin, privacy
 from .settings import DATA_DIR
 
 MAX_QUESTION_CHARS = 500
@@ -126,6 +126,7 @@ def normalize_question(text: str | None, limit: int = MAX_QUESTION_CHARS) -> str
     text = _MARKUP.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     text = _CONTROL.sub(" ", text)
+    text = pinyin.read(text)  # jiating yisheng -> 家庭医生
     # Cantonese before and after OpenCC: keys are written in both scripts, some only match one way.
     text = replace_cantonese(text)
     text = to_simplified(text)

@@ -82,3 +82,19 @@ def test_entities_links_and_personal_numbers_are_not_read_as_words(typed, read):
 )
 def test_a_verb_said_as_try_and_do_is_read_as_the_verb(typed, read):
     assert normalize_question(typed) == read
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [
+        ("jiating yisheng zenme qianyue", "家庭医生怎么签约"),
+        ("zhangzhe fantang zai nali", "长者饭堂在哪里"),
+        ("jin sha lu shenme shihou xiuhao", "金沙路什么时候修好"),
+        ("GDP zengzhang duoshao", "GDP 增长多少"),  # the stretch that is pinyin
+        ("Wi-Fi 信号", "Wi-Fi 信号"),
+        ("bus taxi APP hello", "bus taxi APP hello"),  # English is left alone
+        ("shenme", "shenme"),  # words of asking alone say nothing about the plan
+    ],
+)
+def test_pinyin_typed_for_the_districts_words_is_read_as_them(typed, read):
+    assert normalize_question(typed) == read

@@ -37,8 +37,10 @@ _RANK = {policy.SURE: 2, policy.FAIRLY_SURE: 1, policy.DECLINE: 0}
 MORE_INTENT = "ask_more"
 MORE_SLOT = "more_passages"
 MORE_INTENT_CHARS = 8
-# In elder mode the slot starts with "rest:87" when the short answer left part of passage 87 out.
+# In elder mode the slot starts with "rest:87" when the short answer left part of passage 87 out. After the related
+# passages come "section:88", others under the answer's heading: 还有呢 after 长者饭堂 goes on with its section.
 REST_MARK = "rest:"
+SECTION_MARK = "section:"
 _MORE_CUE = re.compile(r"还有|另外|其他|其它|别的|下一|再来一|再说一|再给一|换一")
 _MORE_ONLY = re.compile(
     r"^(?:还有|另外|其他|其它|别的|下一|再来|再说|再给|换|那么|那|请问|相关|有关|计划里|内容|"
@@ -156,7 +158,7 @@ class ActionAnswerFromPlan(Action):
         more = [
             p
             for p in tracker.get_slot(MORE_SLOT) or []
-            if _as_int(p) != passage["id"] and not str(p).startswith(REST_MARK)
+            if _listed_id(p) != passage["id"] and not str(p).startswith(REST_MARK)
         ]
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, more=more, intro=intro)
 
@@ -171,8 +173,13 @@ class ActionAnswerFromPlan(Action):
                 if passage is not None and (rest := await self._show_rest(dispatcher, tracker, passage)):
                     return [SlotSet(MORE_SLOT, remaining[at + 1 :]), *rest]
                 continue
-            if await loop.run_in_executor(None, kb.passage, _as_int(wanted)) is not None:
-                return await self._show_passage(dispatcher, tracker, wanted, elder_mode, intro=replies.MORE_INTRO)
+            passage = await loop.run_in_executor(None, kb.passage, _listed_id(wanted))
+            if passage is None:
+                continue
+            intro = replies.MORE_INTRO
+            if str(wanted).startswith(SECTION_MARK):
+                intro = replies.SECTION_INTRO.format(heading=passage["heading"])
+            return await self._show_passage(dispatcher, tracker, passage["id"], elder_mode, intro=intro)
         contacts = await loop.run_in_executor(None, kb.contacts, tracker.get_slot("last_topic"))
         dispatcher.utter_message(text=replies.no_more(contacts, asked_before=remaining is not None))
         return [SlotSet(MORE_SLOT, [] if remaining is not None else None)]
@@ -226,6 +233,10 @@ async def _reply(
         quoted = replies.second_passage(found.hits) if found.decision.kind == policy.SURE and not elder_mode else None
         shown = {best.passage["id"], quoted["id"] if quoted else None}
         more = [p["id"] for p in found.others() if p["id"] not in shown]
+        section = await asyncio.get_running_loop().run_in_executor(
+            None, knowledge_base().same_heading, best.passage["id"]
+        )
+        more += [f"{SECTION_MARK}{p['id']}" for p in section if p["id"] not in shown and p["id"] not in more]
     if elder_mode and elder.left_out(best.passage, text_out):
         more = [f"{REST_MARK}{best.passage['id']}", *more]  # 仲有呢: the rest of this passage first
     events = [
@@ -236,6 +247,11 @@ async def _reply(
     if found.entities:
         events.append(SlotSet("last_entity", found.entities[0]))
     return events
+
+
+def _listed_id(value) -> int | None:
+    """The passage id of an entry of the 还有呢 slot (87, "87", "section:87")."""
+    return _as_int(str(value).removeprefix(SECTION_MARK))
 
 
 def _as_int(value) -> int | None:

@@ -67,7 +67,7 @@ def _words_by_spelling() -> tuple[dict[str, str], frozenset[str]]:
 
 def read(text: str) -> str:
     """`text` with each run of Latin letters that spells district words in pinyin written in characters."""
-    if not re.search(r"[A-Za-z]{%d}" % 2, text):
+    if not re.search(r"[A-Za-z]{2}", text):
         return text
     return _LATIN_RUN.sub(lambda m: _read_run(m.group()) or _read_tokens(m.group()), text)
 

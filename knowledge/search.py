@@ -587,6 +587,16 @@ class KnowledgeBase:
         """An active passage valid today, by id; None when there is no such passage."""
         return next((p for p in self.snapshot().passages if p["id"] == passage_id), None)
 
+    def same_heading(self, passage_id: int, limit: int = 3) -> list[dict]:
+        """Up to `limit` other passages under the passage's heading, those after it first, in the plan's order."""
+        passages = self.snapshot().passages
+        at = next((i for i, p in enumerate(passages) if p["id"] == passage_id), None)
+        if at is None or not passages[at]["heading"]:
+            return []
+        ordered = passages[at + 1 :] + passages[:at]
+        key = (passages[at]["document_id"], passages[at]["heading"])
+        return [p for p in ordered if (p["document_id"], p["heading"]) == key][:limit]
+
     def contacts(self, topic: str | None = None) -> list[dict]:
         """Staff-kept contacts for a topic, the general ones (topic '*') last."""
         rows = (

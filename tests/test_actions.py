@@ -401,6 +401,20 @@ async def test_asking_for_more_shows_the_next_related_passage_until_there_is_non
     assert "都已经告诉您了" in text_of(messages) and not sources(messages)
 
 
+async def test_asking_for_more_goes_on_with_the_answers_section_when_nothing_else_is_related():
+    first, events = await ask("长者饭堂怎么申请", intent="ask_elderly")
+    [passage] = {s["passage_id"] for s in sources(first)}
+    more = slot_value(events, MORE_SLOT)
+    section = resources.knowledge_base().same_heading(passage)
+    assert section and more[-len(section) :] == [f"section:{p['id']}" for p in section]
+    slots = {"last_passage": float(passage), MORE_SLOT: more[-len(section) :]}
+    messages, events = await ask("还有呢", intent="ask_more", slots=slots)
+    [source] = sources(messages)
+    assert source["passage_id"] == section[0]["id"]
+    assert text_of(messages).startswith(f"计划「{section[0]['heading']}」这部分还讲到：")
+    assert slot_value(events, MORE_SLOT) == [f"section:{p['id']}" for p in section[1:]]
+
+
 async def test_asking_for_more_before_any_answer_asks_for_a_question():
     messages, events = await ask("还有呢", intent="ask_more")
     assert "请直接问我" in text_of(messages) and not sources(messages)

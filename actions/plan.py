@@ -119,6 +119,18 @@ class ActionAnswerFromPlan(Action):
             logger.error("%s", error)
             dispatcher.utter_message(text=replies.MAINTENANCE)
             return []
+        parts = await loop.run_in_executor(
+            None,
+            answered_parts,
+            kb,
+            text,
+            intent,
+            confidence,
+            tracker.get_slot("last_topic"),
+            tracker.get_slot("last_entity"),
+        )
+        if len(parts) >= 2:  # 长者饭堂怎么申请？家庭医生怎么签约？ gets both answers
+            return await self._answer_each(dispatcher, tracker, parts, elder_mode, raw)
         contacts = await loop.run_in_executor(None, kb.contacts, found.topic)
         decision = found.decision
         if decision.kind != policy.SURE:
@@ -141,6 +153,19 @@ class ActionAnswerFromPlan(Action):
             return [SlotSet(MORE_SLOT, None)]
         too_long = len(raw) > MAX_QUESTION_CHARS
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=too_long, intro=note)
+
+    async def _answer_each(self, dispatcher, tracker, parts, elder_mode, raw) -> list[dict[str, Any]]:
+        """A message asking two or three things, each surely answered by its own passage: one answer each."""
+        loop = asyncio.get_running_loop()
+        events: list[dict[str, Any]] = []
+        note = replies.privacy_note(elder_mode) if privacy.has_personal_data(raw) else ""
+        for at, (part, found) in enumerate(parts):
+            contacts = await loop.run_in_executor(None, knowledge_base().contacts, found.topic)
+            intro = replies.PART_INTRO.format(part=part)
+            if at == 0 and note:
+                intro = f"{note}\n{intro}"
+            events += await _reply(dispatcher, tracker, found, contacts, elder_mode, intro=intro)
+        return events
 
     async def _show_passage(self, dispatcher, tracker, wanted, elder_mode, intro: str = "") -> list[dict[str, Any]]:
         """A button of a fairly-sure reply, or 还有呢: that passage, as a sure answer."""
@@ -247,6 +272,32 @@ async def _reply(
     if found.entities:
         events.append(SlotSet("last_entity", found.entities[0]))
     return events
+
+
+# Where a message asking several things divides them: question marks, semicolons, and 还有/另外/顺便问 after a comma.
+_PART_END = re.compile(r"[?;]+|,(?=还有|另外|以及|还想问|顺便问|再问)")
+MAX_PARTS = 3
+PART_MIN_CHARS = 4
+
+
+def answered_parts(
+    kb, text: str, intent, confidence, last_topic=None, last_entity=None
+) -> list[tuple[str, Assessment]]:
+    """The parts of a message asking two or three things (长者饭堂怎么申请？家庭医生怎么签约？) with their answers, when
+    each is surely answered by a passage of its own; [] otherwise, and the message is answered as one question."""
+    parts = [p.strip(" ,.") for p in _PART_END.split(text)]
+    parts = [p for p in parts if len(letters_and_digits(p)) >= PART_MIN_CHARS]
+    if not 2 <= len(parts) <= MAX_PARTS:
+        return []
+    answered: list[tuple[str, Assessment]] = []
+    for part in parts:
+        found = find_answer(kb, part, intent, confidence, [], last_topic, last_entity)
+        if found.decision.kind != policy.SURE or not found.hits:
+            return []
+        if any(found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
+            return []  # one passage answers them all: one answer
+        answered.append((part, found))
+    return answered
 
 
 def _listed_id(value) -> int | None:

@@ -13,6 +13,7 @@ CLOSEST_ELDER = "计划里最接近的是："
 ALTERNATIVES_INTRO = "也可能您想问："
 MORE_INTRO = "计划里相关的还有一条："
 SECTION_INTRO = "计划「{heading}」这部分还讲到："
+PART_INTRO = "您问「{part}」："
 BUTTON_TITLE_CHARS = 18
 # Another passage is worth offering (a button, or 还有呢) when it holds a good share of what was asked, not just
 # a word like 今年 or 检查: at least RELATED_COVERAGE of the question and RELATED_RATIO of what the best one holds.

@@ -415,6 +415,28 @@ async def test_asking_for_more_goes_on_with_the_answers_section_when_nothing_els
     assert slot_value(events, MORE_SLOT) == [f"section:{p['id']}" for p in section[1:]]
 
 
+@pytest.mark.parametrize("elder", [False, True])
+async def test_a_message_asking_two_things_gets_an_answer_to_each(elder):
+    messages, events = await ask("长者饭堂怎么申请？家庭医生怎么签约？", slots={"elder_mode": elder})
+    answers = [m for m in messages if (m.get("custom") or {}).get("source")]
+    assert len(answers) == 2
+    assert answers[0]["text"].startswith("您问「长者饭堂怎么申请」：")
+    assert answers[1]["text"].startswith("您问「家庭医生怎么签约」：") and "家庭医生" in answers[1]["text"]
+    assert answers[0]["custom"]["source"]["passage_id"] != answers[1]["custom"]["source"]["passage_id"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "金沙路什么时候修好？粤信路呢？",  # one passage answers both
+        "我家老人腿脚不便，平时没人照顾？想问下区里有没有上门康复？",  # the first part is what the resident tells
+    ],
+)
+async def test_a_message_in_parts_that_one_answer_covers_gets_one(question):
+    messages, _ = await ask(question)
+    assert len(sources(messages)) == 1 and "您问「" not in text_of(messages)
+
+
 async def test_asking_for_more_before_any_answer_asks_for_a_question():
     messages, events = await ask("还有呢", intent="ask_more")
     assert "请直接问我" in text_of(messages) and not sources(messages)

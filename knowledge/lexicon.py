@@ -212,7 +212,6 @@ def other_plan_year(text: str, plan_years: set[int], passage_text: str = "") -> 
 _PLAN_NAMED = re.compile(r"((?:19|20)\d\d)(?:年)?[^,.?!，。？！、]{0,8}规划")
 
 
-@functools.lru_cache(maxsize=1)
 @functools.lru_cache(maxsize=4)
 def _words_of(name: str) -> tuple[str, ...]:
     words = []

@@ -155,7 +155,7 @@ class ActionAnswerFromPlan(Action):
         return await _reply(dispatcher, tracker, found, contacts, elder_mode, too_long=too_long, intro=note)
 
     async def _answer_each(self, dispatcher, tracker, parts, elder_mode, raw) -> list[dict[str, Any]]:
-        """A message asking two or three things, each surely answered by its own passage: one answer each."""
+        """A message asking two or three things, each answered by its own passage: one answer each."""
         loop = asyncio.get_running_loop()
         events: list[dict[str, Any]] = []
         note = replies.privacy_note(elder_mode) if privacy.has_personal_data(raw) else ""
@@ -284,15 +284,17 @@ def answered_parts(
     kb, text: str, intent, confidence, last_topic=None, last_entity=None
 ) -> list[tuple[str, Assessment]]:
     """The parts of a message asking two or three things (长者饭堂怎么申请？家庭医生怎么签约？) with their answers, when
-    each is surely answered by a passage of its own; [] otherwise, and the message is answered as one question."""
+    each is answered (surely or fairly surely) by a passage of its own; [] otherwise, and the message is answered as
+    one question. The NLU's topic is the whole message's, so a part is read as a plan question of any topic."""
     parts = [p.strip(" ,.") for p in _PART_END.split(text)]
     parts = [p for p in parts if len(letters_and_digits(p)) >= PART_MIN_CHARS]
     if not 2 <= len(parts) <= MAX_PARTS:
         return []
+    intent = "ask_plan" if intent in policy.TOPIC_INTENTS else intent
     answered: list[tuple[str, Assessment]] = []
     for part in parts:
         found = find_answer(kb, part, intent, confidence, [], last_topic, last_entity)
-        if found.decision.kind != policy.SURE or not found.hits:
+        if found.decision.kind == policy.DECLINE or not found.hits:
             return []
         if any(found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
             return []  # one passage answers them all: one answer

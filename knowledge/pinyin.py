@@ -104,7 +104,8 @@ def _read_run(run: str) -> str | None:
             if before is None or spelling not in by_spelling:
                 continue
             candidate = (before[0] + 1, [*before[1], by_spelling[spelling]], before[2] or spelling in content)
-            if best[end] is None or candidate[0] < best[end][0]:
+            known = best[end]
+            if known is None or candidate[0] < known[0]:
                 best[end] = candidate
     found = best[-1]
     if found is None or not found[2]:

@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from knowledge import lexicon
 from knowledge.policy import SURE
 from knowledge.text import has_meaningful_text, letters_and_digits, normalize_question
 
@@ -110,6 +111,9 @@ class ActionGiveContacts(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if lexicon.is_emergency(normalize_question((tracker.latest_message or {}).get("text") or "")):
+            dispatcher.utter_message(text=replies.EMERGENCY)  # 急救电话是多少, 消防局电话几多: not 12345
+            return []
         if passes_on_as_question(tracker.latest_message or {}):
             return await answer_as_question(dispatcher, tracker, domain)
         contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))

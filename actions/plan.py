@@ -98,6 +98,9 @@ class ActionAnswerFromPlan(Action):
         if not has_meaningful_text(text):
             dispatcher.utter_message(text=replies.nothing_to_read())
             return []
+        urgent = lexicon.is_emergency(text)
+        if urgent:  # 着火了！快救命: the emergency numbers first; the plan only if it answers a question as well
+            dispatcher.utter_message(text=replies.EMERGENCY)
         if asks_for_more(text, intent):
             return await self._show_more(dispatcher, tracker, elder_mode)
         nlu_entities = [
@@ -148,6 +151,8 @@ class ActionAnswerFromPlan(Action):
             )
         note = replies.privacy_note(elder_mode) if privacy.has_personal_data(raw) else ""
         if decision.kind == policy.DECLINE:
+            if urgent:
+                return [SlotSet(MORE_SLOT, None)]
             declined = replies.decline_answer(contacts, elder=elder_mode, why=found.why)
             dispatcher.utter_message(text=f"{note}\n{declined}" if note else declined)
             return [SlotSet(MORE_SLOT, None)]

@@ -147,6 +147,9 @@ def passage_gone() -> str:
     return "这条信息已经不再使用了。请直接把您的问题再发一次。"
 
 
+EMERGENCY = "如果有人有危险，请马上打电话：急救 120，火警 119，报警 110。"
+
+
 def decline_answer(contacts: list[dict], elder: bool = False, why: str = "") -> str:
     """What to say when the plan does not answer: plainly (with `why` when it is known: 西区的工作计划里没有提到
     岐江公路。), with where to ask instead."""

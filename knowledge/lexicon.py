@@ -240,6 +240,12 @@ def other_district(text: str, passage_text: str) -> str:
     return next((p for p in _words_of("districts.txt") if p in text and p not in passage_text), "")
 
 
+def is_emergency(text: str) -> bool:
+    """True when the normalized text says someone is in danger now, or asks for the emergency numbers
+    (data/emergency.txt): 着火了！快救命, 我妈摔倒了起不来，急救电话是多少."""
+    return any(word in text for word in _words_of("emergency.txt"))
+
+
 # Words after which a long question says what it asks (我是中学老师，准备…，想问下西区…).
 ASK_MARKERS = ("想问", "想了解", "想知道", "请问", "问下", "问问", "问一下", "请教", "想咨询", "咨询下", "打听")
 

@@ -440,6 +440,31 @@ async def test_a_message_in_parts_that_one_answer_covers_gets_one(question):
     assert len(sources(messages)) == 1 and "您问「" not in text_of(messages)
 
 
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("救命啊 我阿妈跌低咗 起唔到身 点算", "out_of_scope"),
+        ("着火了！快救命", "out_of_scope"),
+        ("隔离屋着火啦", "nlu_fallback"),
+    ],
+)
+async def test_someone_in_danger_is_told_the_emergency_numbers_and_nothing_else(text, intent):
+    messages, _ = await ask(text, intent=intent)
+    assert text_of(messages) == replies.EMERGENCY and not sources(messages)
+
+
+@pytest.mark.parametrize("text", ["我妈摔倒了起不来，急救电话是多少", "消防局电话几多"])
+async def test_asking_for_an_emergency_number_gets_it_not_12345(text):
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionGiveContacts().run(dispatcher, make_tracker(text, intent="ask_contact"), {})
+    assert text_of(dispatcher.messages) == replies.EMERGENCY
+
+
+async def test_a_plan_question_telling_of_a_fall_gets_the_numbers_and_its_answer():
+    messages, _ = await ask("我妈刚才摔倒了，区里有没有上门康复服务", intent="ask_elderly")
+    assert text_of(messages).startswith(replies.EMERGENCY) and sources(messages)
+
+
 async def test_asking_for_more_before_any_answer_asks_for_a_question():
     messages, events = await ask("还有呢", intent="ask_more")
     assert "请直接问我" in text_of(messages) and not sources(messages)

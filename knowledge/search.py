@@ -282,8 +282,13 @@ def sound_alike_names(matcher: catalog.EntityMatcher) -> list[str]:
 
 
 def _synonym_phrases() -> list[tuple[str, tuple[str, ...]]]:
-    pairs = [(phrase, s.plan_words) for s in catalog.synonyms() for phrase in s.phrases]
-    return sorted(pairs, key=lambda p: -len(p[0]))
+    """Each resident phrase with the plan words of every entry that lists it (做康复: 康复医疗 and 上门康复), longest
+    phrase first."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for synonym in catalog.synonyms():
+        for phrase in synonym.phrases:
+            merged[phrase] = tuple(dict.fromkeys((*merged.get(phrase, ()), *synonym.plan_words)))
+    return sorted(merged.items(), key=lambda p: -len(p[0]))
 
 
 # A staff change reloads the snapshot: what depends only on the passages' text is remembered, so the change

@@ -465,6 +465,27 @@ async def test_a_plan_question_telling_of_a_fall_gets_the_numbers_and_its_answer
     assert text_of(messages).startswith(replies.EMERGENCY) and sources(messages)
 
 
+@pytest.mark.parametrize(
+    "question, intent, said",
+    [
+        ("修路", "ask_roads", "道路"),
+        ("4050人员有什么政策", "ask_employment", "4050"),
+        ("食肆衛生有冇人管？上次食到肚痛", "out_of_scope", "餐饮业"),
+        ("仲有呢？佢行路唔方便，有冇人上门帮佢做康复？", "ask_more", "上门康复"),
+    ],
+)
+async def test_short_and_everyday_questions_a_resident_tried_are_answered(question, intent, said):
+    messages, _ = await ask(question, intent=intent, slots={MORE_SLOT: []})
+    assert sources(messages) and said in text_of(messages)
+
+
+async def test_a_new_subject_after_an_answer_is_not_read_in_the_old_ones_context():
+    from actions.plan import find_answer
+
+    found = find_answer(resources.knowledge_base(), "修路", "ask_roads", 0.9, [], "elderly", "长者助餐")
+    assert "道路" in found.hits[0].passage["text"] and "助餐" not in found.hits[0].passage["text"]
+
+
 async def test_asking_for_more_before_any_answer_asks_for_a_question():
     messages, events = await ask("还有呢", intent="ask_more")
     assert "请直接问我" in text_of(messages) and not sources(messages)

@@ -79,19 +79,33 @@ def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> li
     return _cut_words(clause, limit)
 
 
+# A line never ends on a word that joins what follows (松溪镇和。/黄华镇): it starts the next line instead.
+_JOINING = frozenset({"和", "与", "及", "以及", "或", "或者", "并", "同", "跟", "还有"})
+
+
 def _cut_words(text: str, limit: int) -> list[str]:
+    """Lines of at most `limit` characters, cut between jieba words: at the last 、 of a list when it is in the
+    line's second half, before a verb late in a line, never after 和 or 与."""
     words = segment.cut(text)
-    pieces, current = [], ""
+    pieces: list[str] = []
+    current: list[str] = []
     for word in words:
-        if current and len(current) + len(word) > limit:
-            pieces.append(current)
-            current = ""
-        elif current and word in _VERB_WORDS and len(current) >= limit * 2 // 3:
-            pieces.append(current)  # a verb late in a line starts the next sentence
-            current = ""
-        current += word
+        length = sum(map(len, current))
+        if current and length + len(word) > limit:
+            comma = max((i for i, w in enumerate(current) if w == "、"), default=-1)
+            if comma >= 0 and sum(map(len, current[:comma])) >= limit // 2:
+                pieces.append("".join(current[:comma]))
+                current = current[comma + 1 :]
+            else:
+                carried = [current.pop()] if len(current) > 1 and current[-1] in _JOINING else []
+                pieces.append("".join(current))
+                current = carried
+        elif current and word in _VERB_WORDS and length >= limit * 2 // 3:
+            pieces.append("".join(current))  # a verb late in a line starts the next sentence
+            current = []
+        current.append(word)
     if current:
-        pieces.append(current)
+        pieces.append("".join(current))
     return pieces
 
 

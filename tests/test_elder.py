@@ -88,3 +88,10 @@ def test_wrap_keeps_the_verb_with_the_item_asked_about(clause, keys, expected):
     assert all(len(p) <= 29 for p in pieces)
     if expected:
         assert pieces == expected
+
+
+def test_a_long_list_is_cut_between_its_items_never_after_a_joining_word():
+    clause = "统筹开展肇庆怀集县怀城镇、潮州、云南昭通永善县松溪镇和黄华镇、西藏工布江达镇四地扶贫工作"
+    pieces = elder.wrap(clause, ["扶贫"])
+    assert pieces == ["统筹开展肇庆怀集县怀城镇、潮州", "云南昭通永善县松溪镇和黄华镇、西藏工布江达镇四地扶贫工作"]
+    assert elder._cut_words("松溪镇和黄华镇", 4) == ["松溪镇", "和黄华镇"]

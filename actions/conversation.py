@@ -21,6 +21,8 @@ from .resources import knowledge_base, question_log
 
 ELDER_ON = "好的，已换成长者模式。\n回答会更短、更简单。\n想换回来，请发“普通模式”。"
 ELDER_ON_HINT = "您可以直接打字问，也可以按下面的按钮："
+SIMPLER_NOW = "刚才的回答，简单说："
+SIMPLER_AGAIN = "好的，再简单说一遍："
 # Questions to start with, one press each (the payload is sent as if typed: within Telegram's 64 bytes).
 ELDER_EXAMPLES = [
     {"title": "老人吃饭", "payload": "老人在哪里吃饭？"},
@@ -52,7 +54,17 @@ class ActionSwitchMode(Action):
             return [SlotSet("voice_lang", lang)]
         turn_on = intent == "elder_mode_on"
         if turn_on:
-            dispatcher.utter_message(text=ELDER_ON, json_message={"mode": "elder"})
+            # 看不懂，讲简单点 right after an answer: that answer again, in the short form.
+            answered = _answered_passage(next(iter(last_bot_turn(tracker.events)), {}))
+            already = bool(tracker.get_slot("elder_mode"))
+            if not already:
+                dispatcher.utter_message(text=ELDER_ON, json_message={"mode": "elder"})
+            if answered is not None:
+                from .plan import ActionAnswerFromPlan
+
+                intro = SIMPLER_AGAIN if already else SIMPLER_NOW
+                events = await ActionAnswerFromPlan()._show_passage(dispatcher, tracker, answered, True, intro=intro)
+                return [SlotSet("elder_mode", True), *events]
             dispatcher.utter_message(text=ELDER_ON_HINT, buttons=ELDER_EXAMPLES)
         else:
             dispatcher.utter_message(text=ELDER_OFF, json_message={"mode": "standard"})

@@ -166,7 +166,7 @@ class ActionAnswerFromPlan(Action):
         note = replies.privacy_note(elder_mode) if privacy.has_personal_data(raw) else ""
         for at, (part, found) in enumerate(parts):
             contacts = await loop.run_in_executor(None, knowledge_base().contacts, found.topic)
-            intro = replies.PART_INTRO.format(part=part)
+            intro = replies.part_intro(part)
             if at == 0 and note:
                 intro = f"{note}\n{intro}"
             events += await _reply(dispatcher, tracker, found, contacts, elder_mode, intro=intro)

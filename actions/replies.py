@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from knowledge import lexicon
 from knowledge.policy import SECOND_PASSAGE_RATIO
 from knowledge.search import Hit
 from knowledge.texts import CONTACT_FALLBACK, MAINTENANCE  # noqa: F401  (MAINTENANCE: said by the actions)
@@ -14,6 +15,7 @@ ALTERNATIVES_INTRO = "也可能您想问："
 MORE_INTRO = "计划里相关的还有一条："
 SECTION_INTRO = "计划「{heading}」这部分还讲到："
 PART_INTRO = "您问「{part}」："
+PART_QUOTE_CHARS = 20  # a part of a long message is quoted by what it asks (after 想问), from its end
 BUTTON_TITLE_CHARS = 18
 # Another passage is worth offering (a button, or 还有呢) when it holds a good share of what was asked, not just
 # a word like 今年 or 检查: at least RELATED_COVERAGE of the question and RELATED_RATIO of what the best one holds.
@@ -148,6 +150,14 @@ def passage_gone() -> str:
 
 
 EMERGENCY = "如果有人有危险，请马上打电话：急救 120，火警 119，报警 110。"
+
+
+def part_intro(part: str) -> str:
+    """您问「长者饭堂怎么申请」：, introducing the answer to one part of a message that asks several things."""
+    asked = part[lexicon.focus_start(part) :].strip(" ,.") or part
+    if len(asked) > PART_QUOTE_CHARS:
+        asked = "…" + asked[len(asked) - PART_QUOTE_CHARS + 1 :]
+    return PART_INTRO.format(part=asked)
 
 
 def decline_answer(contacts: list[dict], elder: bool = False, why: str = "") -> str:

@@ -191,6 +191,25 @@ async def test_switching_modes_sets_the_slot():
     assert events[0]["value"] is False
 
 
+@pytest.mark.parametrize("already", [False, True])
+async def test_asking_for_it_simpler_after_an_answer_says_that_answer_in_the_short_form(already):
+    first, events = await ask("长者助餐", intent="ask_elderly", slots={"elder_mode": already})
+    [passage] = {s["passage_id"] for s in sources(first)}
+    said = [
+        {"event": "user", "text": "长者助餐"},
+        *({"event": "bot", "text": m.get("text"), "data": {"custom": m.get("custom")}} for m in first),
+        {"event": "user", "text": "睇唔明，讲简单啲"},
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("睇唔明，讲简单啲", intent="elder_mode_on", slots={"elder_mode": already}, events=said)
+    events = await conversation.ActionSwitchMode().run(dispatcher, tracker, {})
+    assert {"event": "slot", "name": "elder_mode", "value": True, "timestamp": None} in events
+    assert [s["passage_id"] for s in sources(dispatcher.messages)] == [passage]
+    reply = text_of(dispatcher.messages)
+    assert (conversation.SIMPLER_AGAIN in reply) is already and ("已换成长者模式" in reply) is not already
+    assert dispatcher.messages[-1]["custom"]["mode"] == "elder"
+
+
 async def test_repeat_sends_the_last_answer_again():
     earlier = [
         {"event": "user", "text": "金沙路"},
@@ -426,6 +445,15 @@ async def test_a_message_asking_two_things_gets_an_answer_to_each(elder):
     assert answers[0]["text"].startswith("您问「长者饭堂怎么申请」：")
     assert answers[1]["text"].startswith("您问「家庭医生怎么签约」：") and "家庭医生" in answers[1]["text"]
     assert answers[0]["custom"]["source"]["passage_id"] != answers[1]["custom"]["source"]["passage_id"]
+
+
+def test_a_part_of_a_long_message_is_quoted_by_what_it_asks():
+    assert replies.part_intro("长者饭堂怎么申请") == "您问「长者饭堂怎么申请」："
+    assert replies.part_intro("我今年七十六岁一个人住，想问一下家庭医生怎么签约") == "您问「家庭医生怎么签约」："
+    long = replies.part_intro(
+        "我今年七十六岁一个人住，血压高，膝盖又不好，平时买菜做饭都很难，社区有没有什么服务可以帮下我们这些老人"
+    )
+    assert long.startswith("您问「…") and long.endswith("帮下我们这些老人」：") and len(long) == len("您问「」：") + 20
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from knowledge.texts import CONTACT_FALLBACK, MAINTENANCE  # noqa: F401  (MAINTE
 CLOSEST_INTRO = "计划里和您的问题最接近的是："
 CLOSEST_ELDER = "计划里最接近的是："
 ALTERNATIVES_INTRO = "也可能您想问："
+OTHERS_BELOW = "计划里别的相关部分在下面的按钮里。"  # the buttons themselves start with ALTERNATIVES_INTRO
 MORE_INTRO = "计划里相关的还有一条："
 SECTION_INTRO = "计划「{heading}」这部分还讲到："
 PART_INTRO = "您问「{part}」："
@@ -95,7 +96,7 @@ def closest_answer(hits: list[Hit], contacts: list[dict], today: date | None = N
     passage = hits[0].passage
     lines = [f"{CLOSEST_INTRO}《{passage['title']}》（{passage['published']}发布）写道：", passage["text"]]
     if offered:
-        lines.append(f"{ALTERNATIVES_INTRO}见下面的按钮。")
+        lines.append(OTHERS_BELOW)
     lines += _age_and_source(passage, contacts, today)
     return "\n".join(lines)
 

@@ -249,6 +249,7 @@ async def test_a_fairly_sure_answer_says_it_is_the_closest_and_offers_other_pass
     assert messages[0]["custom"]["kind"] == "closest"
     offered = [b for b in buttons_of(messages) if b["title"].startswith("也可能您想问：")]
     assert 1 <= len(offered) <= 2
+    assert replies.OTHERS_BELOW in text and "也可能您想问" not in text  # said once, on the buttons
     for button in offered:
         assert button["payload"].startswith('/ask_plan{"passage_id":"')
         assert len(button["payload"].encode()) <= 64  # Telegram's limit for callback data

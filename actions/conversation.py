@@ -126,9 +126,21 @@ class ActionGiveContacts(Action):
         if lexicon.is_emergency(normalize_question((tracker.latest_message or {}).get("text") or "")):
             dispatcher.utter_message(text=replies.EMERGENCY)  # 急救电话是多少, 消防局电话几多: not 12345
             return []
-        if passes_on_as_question(tracker.latest_message or {}):
-            return await answer_as_question(dispatcher, tracker, domain)
-        contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
+        message = tracker.latest_message or {}
+        if passes_on_as_question(message):
+            events = await answer_as_question(dispatcher, tracker, domain)
+            answered = any(e.get("name") == "last_passage" for e in events)  # a decline lists the contacts itself
+            if answered and _cues(CHITCHAT_CUES["ask_contact"]).search(normalize_question(message.get("text") or "")):
+                # 上门康复找谁问: what the plan says, then whom to call about that topic
+                topic = next((e["value"] for e in events if e.get("name") == "last_topic"), None)
+                self._say_contacts(dispatcher, topic or tracker.get_slot("last_topic"))
+            return events
+        self._say_contacts(dispatcher, tracker.get_slot("last_topic"))
+        return []
+
+    @staticmethod
+    def _say_contacts(dispatcher, topic: str | None) -> None:
+        contacts = knowledge_base().contacts(topic)
         lines = ["可以打这些电话咨询："]
         for c in contacts[:3]:
             where = f"，地址：{c['address']}" if c.get("address") else ""
@@ -137,7 +149,6 @@ class ActionGiveContacts(Action):
         if len(lines) == 1:
             lines.append(replies.contact_text([]))
         dispatcher.utter_message(text="\n".join(lines))
-        return []
 
 
 class ActionRecordFeedback(Action):
@@ -180,7 +191,21 @@ class ActionRecordFeedback(Action):
 # A typed message naming this many words of the plan is a question, whatever else it says; one that asks
 # (one of QUESTION_CUES) needs one plan word.
 PLAN_WORDS_OF_A_QUESTION = 2
-QUESTION_CUES = ("?", "吗", "有没有", "谁", "怎么", "哪里", "几时", "什么时候", "能不能", "可不可以", "会不会")
+QUESTION_CUES = (
+    "?",
+    "吗",
+    "有没有",
+    "谁",
+    "怎么",
+    "哪里",
+    "几时",
+    "什么时候",
+    "能不能",
+    "可不可以",
+    "会不会",
+    "了没",
+    "了未",
+)
 
 
 def asks_about_the_plan(text: str) -> bool:
@@ -232,8 +257,9 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
     the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks,
     and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
-    a short about/ask_contact message the plan surely answers. The question bank routes with this too
-    (benchmarks/question_bank.py)."""
+    a short about/ask_contact message the plan surely answers and that says none of its intent's cue words; an
+    ask_contact message that names the plan's words and that the plan surely answers (企业想参与慈善事业找谁). The
+    question bank routes with this too (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
     if intent in ("feedback_helpful", "feedback_not_helpful"):
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")
@@ -248,6 +274,8 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     if intent in CHITCHAT_CUES:
         if is_long_plan_question(message):
             return True
+        if intent == "ask_contact" and asks_about_the_plan(message.get("text") or "") and plan_surely_answers(message):
+            return True  # 企业想参与慈善事业找谁: the plan's answer (which says whom to ask), not the phone list alone
         says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and plan_surely_answers(message)
     return False

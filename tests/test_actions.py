@@ -597,11 +597,18 @@ async def test_a_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(ac
     assert sources(dispatcher.messages)
 
 
+@pytest.mark.parametrize("text", ["上门康复找谁问", "企业想参与慈善事业找谁"])
+async def test_whom_to_ask_about_a_plan_subject_gets_what_the_plan_says_and_the_contacts(text):
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionGiveContacts().run(dispatcher, make_tracker(text, intent="ask_contact"), {})
+    assert sources(dispatcher.messages)
+    assert dispatcher.messages[-1]["text"].startswith("可以打这些电话咨询") and not sources(dispatcher.messages[-1:])
+
+
 @pytest.mark.parametrize(
     "action, intent, text, says",
     [
         (conversation.ActionAbout, "about", "你的资料是哪里来的", "我根据这些文件回答问题"),
-        (conversation.ActionGiveContacts, "ask_contact", "上门康复找谁问", "可以打这些电话咨询"),
         (conversation.ActionGiveContacts, "ask_contact", "我要找人工", "可以打这些电话咨询"),
         (conversation.ActionAbout, "about", "數據係邊度嚟", "我根据这些文件回答问题"),
     ],

@@ -191,21 +191,12 @@ class ActionRecordFeedback(Action):
 # A typed message naming this many words of the plan is a question, whatever else it says; one that asks
 # (one of QUESTION_CUES) needs one plan word.
 PLAN_WORDS_OF_A_QUESTION = 2
+# fmt: off
 QUESTION_CUES = (
-    "?",
-    "吗",
-    "有没有",
-    "谁",
-    "怎么",
-    "哪里",
-    "几时",
-    "什么时候",
-    "能不能",
-    "可不可以",
-    "会不会",
-    "了没",
-    "了未",
+    "?", "吗", "有没有", "谁", "怎么", "怎样", "如何", "哪里", "几时", "什么时候", "能不能", "可不可以", "会不会",
+    "了没", "了未",
 )
+# fmt: on
 
 
 def asks_about_the_plan(text: str) -> bool:

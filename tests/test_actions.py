@@ -475,6 +475,7 @@ async def test_a_message_in_parts_that_one_answer_covers_gets_one(question):
         ("救命啊 我阿妈跌低咗 起唔到身 点算", "out_of_scope"),
         ("着火了！快救命", "out_of_scope"),
         ("隔离屋着火啦", "nlu_fallback"),
+        ("有人喺街度打交仲揸住刀", "out_of_scope"),
     ],
 )
 async def test_someone_in_danger_is_told_the_emergency_numbers_and_nothing_else(text, intent):
@@ -513,6 +514,15 @@ async def test_a_new_subject_after_an_answer_is_not_read_in_the_old_ones_context
 
     found = find_answer(resources.knowledge_base(), "修路", "ask_roads", 0.9, [], "elderly", "长者助餐")
     assert "道路" in found.hits[0].passage["text"] and "助餐" not in found.hits[0].passage["text"]
+
+
+async def test_unhappy_with_a_plan_matter_is_a_question_not_feedback_on_the_bot():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("补偿唔满意可以点样", intent="feedback_not_helpful")
+    await conversation.ActionRecordFeedback().run(dispatcher, tracker, {})
+    reply = text_of(dispatcher.messages)
+    assert "抱歉没帮上忙" not in reply and "反馈" not in reply  # answered or declined as a question
+    assert sources(dispatcher.messages) or "12345" in reply
 
 
 async def test_asking_for_more_before_any_answer_asks_for_a_question():

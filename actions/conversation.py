@@ -60,15 +60,31 @@ class ActionSwitchMode(Action):
             if not already:
                 dispatcher.utter_message(text=ELDER_ON, json_message={"mode": "elder"})
             if answered is not None:
-                from .plan import ActionAnswerFromPlan
-
                 intro = SIMPLER_AGAIN if already else SIMPLER_NOW
-                events = await ActionAnswerFromPlan()._show_passage(dispatcher, tracker, answered, True, intro=intro)
-                return [SlotSet("elder_mode", True), *events]
+                return [SlotSet("elder_mode", True), *await _say_again_for_elders(dispatcher, tracker, answered, intro)]
             dispatcher.utter_message(text=ELDER_ON_HINT, buttons=ELDER_EXAMPLES)
         else:
             dispatcher.utter_message(text=ELDER_OFF, json_message={"mode": "standard"})
         return [SlotSet("elder_mode", turn_on)]
+
+
+async def _say_again_for_elders(dispatcher, tracker: Tracker, passage: int, intro: str) -> list[dict[str, Any]]:
+    """The last answer in the short form: its question asked again in elder mode, so the short answer keeps what
+    was asked (长者助餐, 上门康复); the passage itself when the question is not in the tracker or finds another."""
+    from .plan import ActionAnswerFromPlan
+
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    question = tracker.copy()
+    question.slots = {**question.slots, "elder_mode": True}
+    if len(users) >= 2 and not pressed_passage(users[-2].get("parse_data") or {}):
+        question.latest_message = {"text": users[-2].get("text"), **(users[-2].get("parse_data") or {})}
+        said = CollectingDispatcher()
+        events = await ActionAnswerFromPlan().run(said, question, {})
+        if [_answered_passage({"data": m}) for m in said.messages][:1] == [passage]:
+            said.messages[0]["text"] = f"{intro}\n{said.messages[0]['text']}"
+            dispatcher.messages.extend(said.messages)
+            return events
+    return await ActionAnswerFromPlan()._show_passage(dispatcher, question, passage, True, intro=intro)
 
 
 class ActionRepeatLast(Action):

@@ -79,13 +79,14 @@ def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> li
     return _cut_words(clause, limit)
 
 
-# A line never ends on a word that joins what follows (松溪镇和。/黄华镇): it starts the next line instead.
+# A line never ends on a word that joins what follows, or just after one (松溪镇和。/黄华镇, 质量和办学。/水平): the
+# joining word starts the next line instead.
 _JOINING = frozenset({"和", "与", "及", "以及", "或", "或者", "并", "同", "跟", "还有"})
 
 
 def _cut_words(text: str, limit: int) -> list[str]:
     """Lines of at most `limit` characters, cut between jieba words: at the last 、 of a list when it is in the
-    line's second half, before a verb late in a line, never after 和 or 与."""
+    line's second half, before a verb late in a line, never after 和 or 与 or one word past them."""
     words = segment.cut(text)
     pieces: list[str] = []
     current: list[str] = []
@@ -97,8 +98,12 @@ def _cut_words(text: str, limit: int) -> list[str]:
                 pieces.append("".join(current[:comma]))
                 current = current[comma + 1 :]
             else:
-                carried = [current.pop()] if len(current) > 1 and current[-1] in _JOINING else []
-                pieces.append("".join(current))
+                # …教学质量和办学 / 水平: a joining word among the line's last two words starts the next line
+                join = max(
+                    (i for i in range(max(1, len(current) - 2), len(current)) if current[i] in _JOINING), default=0
+                )
+                carried = current[join:] if join else []
+                pieces.append("".join(current[:join] if join else current))
                 current = carried
         elif current and word in _VERB_WORDS and length >= limit * 2 // 3:
             pieces.append("".join(current))  # a verb late in a line starts the next sentence

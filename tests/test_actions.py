@@ -210,6 +210,23 @@ async def test_asking_for_it_simpler_after_an_answer_says_that_answer_in_the_sho
     assert dispatcher.messages[-1]["custom"]["mode"] == "elder"
 
 
+async def test_the_short_form_of_the_last_answer_keeps_what_was_asked():
+    question = "咁如果佢要做康复，有冇人可以上门帮手㗎？"
+    parse = {"text": question, "intent": {"name": "ask_elderly", "confidence": 0.9}, "entities": []}
+    first, _ = await ask(question, intent="ask_elderly")
+    said = [
+        {"event": "user", "text": question, "parse_data": parse},
+        *({"event": "bot", "text": m.get("text"), "data": {"custom": m.get("custom")}} for m in first),
+        {"event": "user", "text": "字太多睇唔明"},
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("字太多睇唔明", intent="elder_mode_on", events=said)
+    await conversation.ActionSwitchMode().run(dispatcher, tracker, {})
+    answer = next(m for m in dispatcher.messages if (m.get("custom") or {}).get("source"))
+    assert answer["text"].startswith(conversation.SIMPLER_NOW) and "上门康复" in answer["text"]
+    assert answer["custom"]["source"] == sources(first)[0]
+
+
 async def test_repeat_sends_the_last_answer_again():
     earlier = [
         {"event": "user", "text": "金沙路"},

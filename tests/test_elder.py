@@ -95,3 +95,5 @@ def test_a_long_list_is_cut_between_its_items_never_after_a_joining_word():
     pieces = elder.wrap(clause, ["扶贫"])
     assert pieces == ["统筹开展肇庆怀集县怀城镇、潮州", "云南昭通永善县松溪镇和黄华镇、西藏工布江达镇四地扶贫工作"]
     assert elder._cut_words("松溪镇和黄华镇", 4) == ["松溪镇", "和黄华镇"]
+    clause = "努力提高中山一中西区中学和中山一中铁城中学的教学质量和办学水平"  # not …质量和办学。/水平。
+    assert elder.wrap(clause, ["教学质量"]) == ["努力提高中山一中西区中学和中山一中铁城中学的教学质量", "和办学水平"]

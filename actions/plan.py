@@ -466,7 +466,7 @@ def assess(
 NOT_GIVEN = {
     "price": "具体的金额和收费",
     "place": "具体地点",
-    "hours": "开放和办理时间",
+    "hours": "具体几点钟的时间安排",
     "contact": "具体的联系电话",
     "person": "个人的情况怎么办",
     "who": "负责人是谁",

@@ -184,9 +184,9 @@ def no_date_note(passage: dict, names: list[str], elder: bool = False) -> str:
     what = names[0] if names else "这项工作"
     year = passage.get("year")
     if elder:
-        return f"计划没有写{what}具体几时完成。" + (f"这是{year}年要做的事。" if year else "")
+        return f"计划没有写{what}的具体时间。" + (f"这是{year}年要做的事。" if year else "")
     plan = f"只说这是{year}年要做的工作" if year else "只说了要做的工作"
-    return f"计划里没有写{what}具体什么时候完成，{plan}："
+    return f"计划里没有写{what}的具体时间，{plan}："
 
 
 def privacy_note(elder: bool = False) -> str:

@@ -100,9 +100,9 @@ async def test_a_road_is_remembered_and_a_follow_up_uses_it():
 async def test_a_when_question_the_plan_gives_no_date_for_says_so_first():
     messages, _ = await ask("那个几时搞好", intent="ask_roads", slots={"last_entity": "金沙路", "last_topic": "roads"})
     reply = text_of(messages)
-    assert reply.startswith("计划里没有写金沙路具体什么时候完成，只说这是2020年要做的工作") and sources(messages)
+    assert reply.startswith("计划里没有写金沙路的具体时间，只说这是2020年要做的工作") and sources(messages)
     elder, _ = await ask("金沙路几时修好", intent="ask_roads", slots={"elder_mode": True})
-    assert text_of(elder).startswith("计划没有写金沙路具体几时完成。这是2020年要做的事。")
+    assert text_of(elder).startswith("计划没有写金沙路的具体时间。这是2020年要做的事。")
     plain, _ = await ask("金沙路会改造吗", intent="ask_roads")
     assert "没有写" not in text_of(plain)
 

@@ -302,9 +302,9 @@ def answered_parts(
         if found.decision.kind == policy.DECLINE or not found.hits:
             return []
         if any(found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
-            return []  # one passage answers them all: one answer
+            continue  # 区里有冇措施提高 after a question on the same passage: answered with it
         answered.append((part, found))
-    return answered
+    return answered if len(answered) >= 2 else []  # one passage answers them all: one answer
 
 
 def _listed_id(value) -> int | None:

@@ -474,6 +474,14 @@ def test_a_part_of_a_long_message_is_quoted_by_what_it_asks():
     assert long.startswith("您问「…") and long.endswith("帮下我们这些老人」：") and len(long) == len("您问「」：") + 20
 
 
+async def test_parts_that_share_a_passage_get_it_once_beside_the_other_parts_answers():
+    question = "我个仔明年读初中，西区中学同铁城中学教学质量点样？区里有冇措施提高？另外幼儿园学位好紧张，会唔会多开公办幼儿园？"
+    messages, _ = await ask(question, intent="ask_plan")
+    answers = [m for m in messages if (m.get("custom") or {}).get("source")]
+    assert len(answers) == 2 and "幼儿园" in answers[1]["text"]
+    assert answers[0]["custom"]["source"]["passage_id"] != answers[1]["custom"]["source"]["passage_id"]
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -139,10 +139,10 @@ class ActionGiveContacts(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if lexicon.is_emergency(normalize_question((tracker.latest_message or {}).get("text") or "")):
+        message = tracker.latest_message or {}
+        if lexicon.is_emergency(normalize_question(message.get("text") or "")):
             dispatcher.utter_message(text=replies.EMERGENCY)  # 急救电话是多少, 消防局电话几多: not 12345
             return []
-        message = tracker.latest_message or {}
         if passes_on_as_question(message):
             events = await answer_as_question(dispatcher, tracker, domain)
             answered = any(e.get("name") == "last_passage" for e in events)  # a decline lists the contacts itself

@@ -29,6 +29,7 @@ ELDER_EXAMPLES = [
     {"title": "找工作", "payload": "年纪大了找工作难，有什么帮助？"},
     {"title": "哪条路在修", "payload": "今年哪些路在修？"},
 ]
+STARTER_QUESTIONS = {b["title"]: b["payload"] for b in ELDER_EXAMPLES}  # a label typed or sent: its question
 ELDER_OFF = "已换回普通模式，回答会更完整。想要简短的回答，请发“长者模式”。"
 VOICE_REPLIES = {
     "voice_cantonese": ("yue", "好，长者模式的语音会用广东话读。想换回普通话，请发“讲普通话”。"),

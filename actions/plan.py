@@ -20,7 +20,7 @@ from knowledge import lexicon, policy, privacy
 from knowledge.search import Hit, term_credit
 from knowledge.text import MAX_QUESTION_CHARS, has_meaningful_text, letters_and_digits, normalize_question
 
-from . import elder, follow, replies
+from . import conversation, elder, follow, replies
 from .resources import knowledge_base, question_log
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class ActionAnswerFromPlan(Action):
         intent = (message.get("intent") or {}).get("name")
         confidence = (message.get("intent") or {}).get("confidence")
         elder_mode = bool(tracker.get_slot("elder_mode"))
+        if elder_mode:  # 哪条路在修: Telegram's elder keyboard sends a starter button's label; it asks its question
+            raw = conversation.STARTER_QUESTIONS.get(raw.strip(), raw)
         kb = knowledge_base()
         loop = asyncio.get_running_loop()
         wanted = next(
@@ -379,13 +381,14 @@ def compose(
 
 
 def _has_own_words(kb, text: str, found: Assessment) -> bool:
-    """True when the passage found with the conversation's subject also has a word the question says itself:
-    after 金沙路, 几时开工 is about 金沙路's works, 今天会下雨吗 is not about 金沙路 at all."""
+    """True when the passage found with the conversation's subject also has most words the question says itself:
+    after 金沙路, 几时开工 is about 金沙路's works, 今天会下雨吗 is not about 金沙路 at all, and after 马山旧改 哪条路在修
+    is about roads (its 修 alone is in the 改造 of 马山)."""
     if not found.hits:
         return False
     passage = found.hits[0].passage["match_text"]
     own = [g for g in kb.analyze(text).groups if g.is_content]
-    return not own or any(term_credit(g, passage)[0] > 0 for g in own)
+    return not own or 2 * sum(term_credit(g, passage)[0] > 0 for g in own) > len(own)
 
 
 def asks_for_more(text: str, intent: str | None = None) -> bool:

@@ -227,6 +227,13 @@ async def test_the_short_form_of_the_last_answer_keeps_what_was_asked():
     assert answer["custom"]["source"] == sources(first)[0]
 
 
+@pytest.mark.parametrize("button", conversation.ELDER_EXAMPLES, ids=lambda b: b["title"])
+async def test_a_starter_buttons_label_sent_in_elder_mode_asks_its_question(button):
+    by_label, _ = await ask(button["title"], intent="ask_plan", confidence=1.0, slots={"elder_mode": True})
+    by_payload, _ = await ask(button["payload"], intent="ask_plan", confidence=1.0, slots={"elder_mode": True})
+    assert sources(by_label) and text_of(by_label) == text_of(by_payload)
+
+
 async def test_repeat_sends_the_last_answer_again():
     earlier = [
         {"event": "user", "text": "金沙路"},
@@ -539,6 +546,8 @@ async def test_a_new_subject_after_an_answer_is_not_read_in_the_old_ones_context
 
     found = find_answer(resources.knowledge_base(), "修路", "ask_roads", 0.9, [], "elderly", "长者助餐")
     assert "道路" in found.hits[0].passage["text"] and "助餐" not in found.hits[0].passage["text"]
+    found = find_answer(resources.knowledge_base(), "哪条路在修", "ask_roads", 1.0, [], None, "马山片区")
+    assert "马山" not in found.hits[0].passage["text"]
 
 
 async def test_unhappy_with_a_plan_matter_is_a_question_not_feedback_on_the_bot():

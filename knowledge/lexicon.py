@@ -169,9 +169,18 @@ GENERIC_ROADS = frozenset(
 _NAME_FLAGS = frozenset({"ns", "nr", "nz", "nt", "x", "n"})
 
 
+@functools.lru_cache(maxsize=1)
+def _resident_phrases() -> frozenset[str]:
+    from . import catalog
+
+    return frozenset(phrase for synonym in catalog.synonyms() for phrase in synonym.phrases)
+
+
 def road_names(text: str) -> list[str]:
-    """The roads and streets `text` names (jieba words ending in 路/公路/大道/街, or a name and such a word)."""
-    words = segment.cut_with_pos(text)
+    """The roads and streets `text` names (jieba words ending in 路/公路/大道/街, or a name and such a word); not a
+    resident phrase of synonyms.yml (修马路, 铺路), which is how residents say what is done to roads."""
+    phrases = _resident_phrases()
+    words = [(w, "v" if w in phrases else f) for w, f in segment.cut_with_pos(text)]
     names = []
     for i, (word, flag) in enumerate(words):
         if len(word) >= 3 and word.endswith(ROAD_SUFFIXES) and word not in GENERIC_ROADS and flag != "v":

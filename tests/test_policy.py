@@ -91,6 +91,8 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
         ("月信路几时修好", False),  # read as 粤信路 (sound-alike), which the plan names
         ("今年哪些路在修", False),
         ("这条路几时修", False),
+        ("区里什么时候修马路", False),  # a resident phrase (synonyms.yml) ending in 路 is not a road's name
+        ("西区今年铺路吗", False),
     ],
 )
 def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question, unknown):

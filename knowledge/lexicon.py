@@ -27,14 +27,19 @@ FILLER_POS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _words_of(name: str) -> tuple[str, ...]:
+    """The words of a word list in data/ (one or more a line, `#` starts a comment), in order."""
+    words = []
+    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
+        words += line.split("#", 1)[0].split()
+    return tuple(words)
+
+
 @functools.lru_cache(maxsize=1)
 def filler_words() -> frozenset[str]:
-    """The filler lexicon: one word per line in data/filler.txt, `#` starts a comment."""
-    words = set()
-    for line in (DATA_DIR / "filler.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        words.update(line.split())
-    return frozenset(words)
+    """The filler lexicon: data/filler.txt."""
+    return frozenset(_words_of("filler.txt"))
 
 
 def is_filler(word: str, pos: str | None) -> bool:
@@ -219,14 +224,6 @@ def other_plan_year(text: str, plan_years: set[int], passage_text: str = "") -> 
 
 # 2020-2035国土空间规划: a plan that a passage names by its years.
 _PLAN_NAMED = re.compile(r"((?:19|20)\d\d)(?:年)?[^,.?!，。？！、]{0,8}规划")
-
-
-@functools.lru_cache(maxsize=4)
-def _words_of(name: str) -> tuple[str, ...]:
-    words = []
-    for line in (DATA_DIR / name).read_text(encoding="utf-8").splitlines():
-        words += line.split("#", 1)[0].split()
-    return tuple(words)
 
 
 def other_places() -> tuple[str, ...]:

@@ -47,7 +47,8 @@ def _words_by_spelling() -> tuple[dict[str, str], frozenset[str]]:
         for path in sorted((DATA_DIR / "documents").glob("*.txt"))
         for w in segment.cut(path.read_text(encoding="utf-8"))
     ]
-    filler = sorted(lexicon.filler_words())
+    filler_set = lexicon.filler_words()
+    filler = sorted(filler_set)
     by_spelling: dict[str, str] = {}
     content: set[str] = set()
     for order, words in enumerate((_ASKING, names, phrases, plan, filler)):
@@ -60,7 +61,7 @@ def _words_by_spelling() -> tuple[dict[str, str], frozenset[str]]:
             if len(word) == 1 and order not in (0, 4) and spelling in by_spelling:
                 continue
             by_spelling.setdefault(spelling, word)
-            if len(word) >= 2 and 1 <= order <= 3 and word not in lexicon.filler_words():
+            if len(word) >= 2 and 1 <= order <= 3 and word not in filler_set:
                 content.add(spelling)
     return by_spelling, frozenset(content)
 

@@ -103,6 +103,7 @@ class ActionAnswerFromPlan(Action):
         urgent = lexicon.is_emergency(text)
         if urgent:  # 着火了！快救命: the emergency numbers first; the plan only if it answers a question as well
             dispatcher.utter_message(text=replies.EMERGENCY)
+            text = lexicon.without_emergency(text)
         if asks_for_more(text, intent):
             return await self._show_more(dispatcher, tracker, elder_mode)
         nlu_entities = [

@@ -252,6 +252,14 @@ def is_emergency(text: str) -> bool:
     return any(word in text for word in _words_of("emergency.txt"))
 
 
+def without_emergency(text: str) -> str:
+    """`text` less its clauses that tell of the emergency, when another clause is left: once the numbers are
+    given, 我妈刚才摔倒了，区里有没有上门康复服务 asks about 上门康复 alone."""
+    clauses = re.split(r"(?<=[，。！？!?；;,])", text)
+    kept = [c for c in clauses if c.strip() and not is_emergency(c)]
+    return "".join(kept).strip("，,") if kept else text
+
+
 # Words after which a long question says what it asks (我是中学老师，准备…，想问下西区…).
 ASK_MARKERS = ("想问", "想了解", "想知道", "请问", "问下", "问问", "问一下", "请教", "想咨询", "咨询下", "打听")
 

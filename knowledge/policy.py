@@ -34,6 +34,11 @@ TOPIC_BONUS = 0.15  # the passage is in the topic the NLU read
 ENTITY_BONUS = 0.1  # the passage names an entity of the question
 BM25_BONUS = 0.1  # times FTS5's bm25 relative to the best passage's
 RECENCY_BONUS = 0.03  # the passage is from the newest plan
+# Similarity to a passage's example questions in residents' words (examples.py) adds this much times itself,
+# times the share of the question the passage's words leave uncovered; a passage none of whose words the
+# question uses is a candidate when it is at least EXAMPLE_FLOOR. Both chosen on the development folds.
+EXAMPLE_BONUS = 1.5
+EXAMPLE_FLOOR = 0.2
 # A long word the passage lacks but whose character pairs it mostly has (财政收入 ~ 公共预算收入) counts half,
 # from this share of pairs on.
 PARTIAL_CREDIT = 0.5
@@ -75,8 +80,12 @@ class Model:
     intercept: float
     sure: float
     fairly_sure: float
+    # A second opinion for a question whose every word the best passage has, from a model of the words alone:
+    # the examples must not talk the decision out of 长者饭堂怎么申请, whose passage has all it asks about.
+    lexical: Model | None = None
 
     def probability(self, values: dict[str, float]) -> float:
+        values = with_interactions(values)
         z = self.intercept
         for name, mean, scale, coef in zip(self.names, self.mean, self.scale, self.coef):
             z += coef * (values.get(name, 0.0) - mean) / (scale or 1.0)
@@ -91,13 +100,17 @@ class Model:
             "intercept": self.intercept,
             "sure": self.sure,
             "fairly_sure": self.fairly_sure,
+            **({"lexical": json.loads(self.lexical.to_json())} if self.lexical else {}),
             **extra,
         }
         return json.dumps(data, ensure_ascii=False, indent=1)
 
 
 def load_model(path: Path = MODEL_PATH) -> Model:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return _model_from(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _model_from(data: dict) -> Model:
     return Model(
         tuple(data["names"]),
         tuple(data["mean"]),
@@ -106,6 +119,7 @@ def load_model(path: Path = MODEL_PATH) -> Model:
         float(data["intercept"]),
         float(data["sure"]),
         float(data["fairly_sure"]),
+        _model_from(data["lexical"]) if data.get("lexical") else None,
     )
 
 
@@ -114,7 +128,8 @@ def default_model() -> Model:
     return load_model()
 
 
-FEATURE_NAMES = (
+# What the second opinion reads (Model.lexical): the words alone, and how the question is worded.
+LEXICAL_FEATURE_NAMES = (
     "coverage",
     "all_covered",
     "coverage_all",
@@ -147,6 +162,56 @@ FEATURE_NAMES = (
     "other_place",
     "wording",
 )
+
+FEATURE_NAMES = (
+    "coverage",
+    "all_covered",
+    "coverage_all",
+    "second_coverage",
+    "gap",
+    "bm25",
+    "best_matched",
+    "worst_missing",
+    "missing_share",
+    "content_terms",
+    "matched_share",
+    "has_entity",
+    "entity_agrees",
+    "topic_agrees",
+    "topic_intent",
+    "out_of_scope",
+    "other_intent",
+    "confidence",
+    "focus_coverage",
+    "long_question",
+    "asks_price",
+    "asks_place",
+    "asks_hours",
+    "asks_contact",
+    "asks_person",
+    "asks_who",
+    "asks_date",
+    "asks_detail",
+    "other_year",
+    "other_place",
+    "wording_uncovered",
+    "example_uncovered",
+    "example_agrees_uncovered",
+)
+
+
+def with_interactions(values: dict[str, float]) -> dict[str, float]:
+    """`values` with the wording and example signals weighed by how much of the question the best passage's
+    words leave uncovered: they speak for a question in residents' own words (我妈一个人在家吃不上饭), and must
+    not overrule a question whose every word the passage has (长者饭堂怎么申请)."""
+    uncovered = 1.0 - values.get("coverage", 0.0)
+    return values | {
+        "wording_uncovered": values.get("wording", 0.5) * uncovered,
+        "example_uncovered": values.get("example", 0.0) * uncovered,
+        "example_agrees_uncovered": values.get("example_agrees", 0.0) * uncovered,
+    }
+
+
 # Terms (content and filler); a resident who writes this many usually says who they are before they ask.
 LONG_QUESTION = 8
 ASK_KINDS = ("price", "place", "hours", "contact", "person", "who", "date", "detail")
@@ -186,6 +251,7 @@ def features(
     if not hits:
         return (
             {name: 0.0 for name in FEATURE_NAMES}
+            | {"example": 0.0, "example_agrees": 0.0}
             | question
             | {
                 "topic_intent": float(intent in TOPIC_INTENTS),
@@ -220,6 +286,9 @@ def features(
         "other_intent": float(intent not in TOPIC_INTENTS and intent != "out_of_scope"),
         "confidence": float(confidence or 0.0),
         "focus_coverage": best.focus_coverage if query.focus else best.coverage,
+        "example": best.example,
+        # The passage most like one of the examples is the best passage too.
+        "example_agrees": float(best.example > 0 and best.example >= max(h.example for h in hits)),
         **question,
     }
 
@@ -240,8 +309,10 @@ def _heading(hit) -> str:
 def decide(values: dict[str, float], model: Model | None = None) -> Decision:
     """Answer (sure), offer the closest passage (fairly_sure) or decline, from `features()`."""
     model = model or default_model()
-    if values.get("content_terms", 0.0) == 0.0 or values.get("coverage", 0.0) == 0.0:
-        return Decision(DECLINE, 0.0)  # nothing the question is about is in the plan
+    if values.get("content_terms", 0.0) == 0.0 or (
+        values.get("coverage", 0.0) == 0.0 and values.get("example", 0.0) < EXAMPLE_FLOOR
+    ):
+        return Decision(DECLINE, 0.0)  # nothing the question is about is in the plan or like its examples
     if values.get("another_year"):
         return Decision(DECLINE, 0.0)  # 2019年的生产总值, 西区2021年的工作计划: not this plan's to say
     if values.get("unknown_road"):
@@ -252,7 +323,18 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         return Decision(SURE, 1.0)  # 白改黑是什么意思: the staff glossary explains it (actions/plan.py)
     if values.get("asks_when") and values.get("gives_date") and values.get("all_covered"):
         return Decision(SURE, 1.0)  # 翠湾路什么时候通车, with 翠湾路已于2026年10月1日全线通车 from staff
-    p = model.probability(values)
+    decision = _threshold(model, model.probability(values))
+    if model.lexical is not None and values.get("all_covered"):
+        second = _threshold(model.lexical, model.lexical.probability(values))
+        if KINDS.index(second.kind) < KINDS.index(decision.kind):
+            return second
+    return decision
+
+
+KINDS = (SURE, FAIRLY_SURE, DECLINE)  # from the most to the least sure
+
+
+def _threshold(model: Model, p: float) -> Decision:
     if p >= model.sure:
         return Decision(SURE, p)
     if p >= model.fairly_sure:

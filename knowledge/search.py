@@ -24,11 +24,13 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import catalog, lexicon, segment, store
+from . import catalog, examples, lexicon, segment, store
 from .policy import (
     BM25_BONUS,
     CONTEXT_WEIGHT,
     ENTITY_BONUS,
+    EXAMPLE_BONUS,
+    EXAMPLE_FLOOR,
     KIND_WEIGHT,
     PARTIAL_CREDIT,
     PARTIAL_MIN_SHARE,
@@ -93,6 +95,7 @@ class Hit:
     worst_missing: float = 0.0  # weight of the rarest question term the passage lacks
     content_weight: float = 0.0  # total weight of the question's content terms
     focus_coverage: float = 0.0  # coverage of the content after the last 想问/请问 … (Query.focus)
+    example: float = 0.0  # similarity of the question to the passage's closest example question (examples.py)
 
 
 def match_form(text: str) -> str:
@@ -145,6 +148,9 @@ class Snapshot:
     homophones: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     day: str = ""  # the date whose valid passages these are
     vocabulary: frozenset[str] = frozenset()  # the words of the passages, cut for the index
+    # Residents' questions each passage answers, by (document title, passage number), and those keys' passages.
+    examples: examples.ExampleIndex | None = None
+    example_keys: dict[tuple[str, int], int] = field(default_factory=dict)
     _df: _BoundedCache = field(default_factory=lambda: _BoundedCache(DF_CACHE_SIZE))
 
     def df(self, alternatives: tuple[str, ...]) -> int:
@@ -320,6 +326,15 @@ def _phrases(db: sqlite_utils.Database) -> list[tuple[str, tuple[str, ...]]]:
     return sorted(pairs.items(), key=lambda p: -len(p[0]))
 
 
+@functools.cache
+def _example_index() -> examples.ExampleIndex:
+    """The example questions of data/examples.yml, read as questions are read (match form) and indexed, once a
+    process: a staff change of the passages only changes which keys are in use (Snapshot.example_keys)."""
+    return examples.ExampleIndex(
+        (key, match_form(normalize_question(q))) for key, questions in examples.load().items() for q in questions
+    )
+
+
 def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
@@ -367,6 +382,9 @@ class KnowledgeBase:
         self._local = threading.local()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        # Off: passages are found by their words alone, as the answer policy's second opinion is fitted
+        # (benchmarks/question_bank.py).
+        self.use_examples = True
 
     @classmethod
     def from_path(cls, path: Path, today: Callable[[], date] = date.today) -> KnowledgeBase:
@@ -448,6 +466,8 @@ class KnowledgeBase:
             homophones=_homophone_map(vocabulary),
             vocabulary=vocabulary,
             day=today,
+            examples=_example_index(),
+            example_keys={(p["title"], p["seq"]): p["id"] for p in passages},
         )
 
     def analyze(self, question: str) -> Query:
@@ -506,6 +526,10 @@ class KnowledgeBase:
         total_focus = sum(w for w, f in zip(weights, focus) if f) or 1.0
         bm25 = self._bm25(query)
         best_bm25 = min(bm25.values(), default=0.0) or -1.0
+        like: dict[int, float] = {}
+        if snap.examples and self.use_examples:
+            keys = snap.example_keys
+            like = {keys[k]: v for k, v in snap.examples.scores(query.text).items() if k in keys}
         newest = max((p["year"] or 0) for p in snap.passages)
         hits = []
         for p in snap.passages:
@@ -527,7 +551,8 @@ class KnowledgeBase:
                         best_matched = max(best_matched, w)
                     else:
                         worst_missing = max(worst_missing, w * (1 - credit))
-            if not matched and p["id"] not in bm25:
+            example = like.get(p["id"], 0.0)
+            if not matched and p["id"] not in bm25 and example < EXAMPLE_FLOOR:
                 continue
             coverage = got / total if any(content) else 0.0
             score = coverage
@@ -535,6 +560,9 @@ class KnowledgeBase:
             score += ENTITY_BONUS if set(query.entities) & set(p["entities"]) else 0.0
             score += BM25_BONUS * (bm25.get(p["id"], 0.0) / best_bm25)
             score += RECENCY_BONUS if (p["year"] or 0) == newest else 0.0
+            # Examples speak for what the words leave uncovered: two passages that both have every word of the
+            # question are still told apart by the words, the topic and the date, not by the examples.
+            score += EXAMPLE_BONUS * example * (1.0 - coverage)
             hits.append(
                 Hit(
                     passage=p,
@@ -547,6 +575,7 @@ class KnowledgeBase:
                     worst_missing=worst_missing,
                     focus_coverage=round(got_focus / total_focus, 4) if any(focus) else 0.0,
                     content_weight=total if any(content) else 0.0,
+                    example=round(example, 4),
                 )
             )
         hits.sort(key=lambda h: (-h.score, h.passage["id"]))

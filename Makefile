@@ -33,7 +33,7 @@ KB_SOURCES := $(wildcard knowledge/data/*.yml knowledge/data/*.tsv knowledge/dat
 GENERATED := nlu/generated/jieba/district.txt nlu/generated/lookups/lookups.yml
 # What the KnowledgeFeaturizer's output depends on besides its own file: a change must retrain. The featurizer's
 # fingerprint_addon hashes the same files (FINGERPRINT_MODULES), so Rasa's training cache does not skip it either.
-FEATURIZER_SOURCES := $(wildcard $(addprefix knowledge/,search.py policy.py lexicon.py segment.py text.py pinyin.py examples.py \
+FEATURIZER_SOURCES := $(wildcard $(addprefix knowledge/,search.py policy.py lexicon.py segment.py text.py pinyin.py \
 	catalog.py soundalike.py)) $(shell find knowledge/data -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 .PHONY: help install system-deps kb train run shell telegram test test-fast lint validate eval bench clean lock

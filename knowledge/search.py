@@ -4,7 +4,8 @@ A question is normalized (see text.py) and read as groups of terms: entity menti
 entity counts), resident phrases with the plan's words for them (synonyms.yml), and the remaining jieba words.
 Candidates come from FTS5 (bm25 over jieba tokens) and from substring matches in the passages. Each candidate is
 scored by coverage: the share of the question's term groups it contains, each group weighted by how rare it is
-in the plan (idf), so a question whose important words are not in the plan scores low and is declined.
+in the plan (idf), so a question whose important words are not in the plan scores low and is declined. A
+passage whose example questions (examples.py) are like the question gains for what its words leave uncovered.
 """
 
 from __future__ import annotations

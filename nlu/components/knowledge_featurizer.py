@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 # The code the features depend on besides the class itself (Rasa hashes only the class's source). The Makefile's
 # model rule lists the same files (FEATURIZER_SOURCES; tests/test_retraining.py checks that the two agree).
-FINGERPRINT_MODULES = ("search", "policy", "lexicon", "segment", "text", "pinyin", "catalog", "soundalike", "examples")
+FINGERPRINT_MODULES = ("search", "policy", "lexicon", "segment", "text", "pinyin", "catalog", "soundalike")
 # Knowledge-base tables whose rows the features read, and the columns that change without changing them.
 CONTENT_TABLES = ("documents", "passages", "entities", "phrases")
 VOLATILE_COLUMNS = frozenset({"imported_at", "updated_at", "revision"})
@@ -81,6 +81,7 @@ def _knowledge_base() -> KnowledgeBase | None:
     segment.init_jieba(settings.jieba_dict_dir, settings.cache_dir)
     try:
         kb = KnowledgeBase.from_path(settings.kb_path)
+        kb.use_examples = False  # the features are the words' coverage; the example questions add nothing to it
         kb.snapshot()
         return kb
     except FileNotFoundError as error:

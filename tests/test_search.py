@@ -121,3 +121,14 @@ def test_a_compound_the_plan_never_writes_is_read_by_its_rare_parts(kb):
     [group] = [g for g in kb.analyze("春运期间有什么安排").groups if g.label == "春运期间"]
     assert group.related == ("春运",)  # not 期间, an everyday word
     assert "平安春运" in kb.search("春运期间西区有什么安全措施", limit=1)[0].passage["text"]
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("我的房子楼下有人开餐馆，卫生很差，吃了肚子痛", "餐饮业"),  # 开餐馆 is a restaurant, not 开餐 (a meal)
+        ("我個仔有自閉症，區度有冇人幫手", "残疾人"),
+    ],
+)
+def test_words_from_a_residents_tryout_reach_their_passage(kb, question, said):
+    assert said in kb.search(question)[0].passage["text"]

@@ -232,6 +232,25 @@ def other_places() -> tuple[str, ...]:
     return _words_of("districts.txt") + _words_of("places.txt")
 
 
+# A clause of a resident's story: it names someone of the family or around it and asks nothing. A place named there
+# is where they live or work (女儿嫁到深圳了，…家庭病床现在还能签吗), not what the question is about. The resident
+# alone (我住石岐，有没有长者饭堂) is not a story: where they are may well be what they ask about.
+_STORY_PERSON = re.compile(r"他|她|妈|爸|儿|女|孙|老伴|老婆|老公|亲戚|家人|朋友|同事|邻居|哥|姐|弟|妹|阿[婆公嫲爷]")
+_ASKING = re.compile(
+    r"[吗呢嘛么?]|有没有|有冇|有无|能不能|可不可以|会不会|是不是|系咪|怎|点样|哪|边度|几时|什么|啥|乜|咩|几多|多少|几点"
+)
+
+
+def asked_part(text: str, focus: int = 0) -> str:
+    """What a question asks, for reading the places it names: the text after its ask marker (`focus`), or else
+    the text less the clauses of the resident's story, the last clause always kept."""
+    if focus:
+        return text[focus:]
+    clauses = [c for c in re.split(r"(?<=[,.;!?，。；！？])", text) if c.strip()]
+    kept = [c for c in clauses[:-1] if not (_STORY_PERSON.search(c) and not _ASKING.search(c))] + clauses[-1:]
+    return "".join(kept)
+
+
 def other_place(text: str, passage_text: str) -> bool:
     """True when `text` names a place outside the district that the passage does not name (read in what a long
     question asks: 我住石岐，想问西区的长者饭堂怎么申请 is about 西区)."""

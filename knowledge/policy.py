@@ -209,11 +209,13 @@ def features(
         lexicon.another_year(query.text, set(plan_years or {2020}), hits[0].passage["text"] if hits else "")
     )
     question["other_place"] = float(
-        lexicon.other_place(query.text[query.focus :], hits[0].passage["text"] if hits else "")
+        lexicon.other_place(lexicon.asked_part(query.text, query.focus), hits[0].passage["text"] if hits else "")
     )
     # Not a feature of the model but a rule of decide(): the plan is West District's, not 石岐's.
     question["another_district"] = float(
-        bool(lexicon.other_district(query.text[query.focus :], hits[0].passage["text"] if hits else ""))
+        bool(
+            lexicon.other_district(lexicon.asked_part(query.text, query.focus), hits[0].passage["text"] if hits else "")
+        )
     )
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)

@@ -784,8 +784,27 @@ async def test_a_decline_a_rule_is_sure_of_says_why(question, intent, elder, say
     [
         "我住石岐，想问西区的长者饭堂怎么申请",  # where the resident lives is not what they ask about
         "民众反映看病难，区里今年家庭医生签约服务怎么推进",  # 民众 the people, not 民众镇
+        # Where the family lives, in an older resident's story with no 想问 to say where the question starts.
+        "我女儿嫁到深圳了，平时就我和老伴在家，老伴腰不好下不了楼，家庭病床现在还能签吗",
+        "我儿女都在广州上班，我七十多岁了有高血压，区里有没有家庭医生可以签约",
     ],
 )
 async def test_a_place_outside_the_district_said_in_passing_is_not_what_is_asked(question):
     messages, _ = await ask(question, intent="ask_plan")
     assert sources(messages)
+
+
+@pytest.mark.parametrize(
+    "text, asked",
+    [
+        ("我女儿嫁到深圳了,家庭病床现在还能签吗?", "家庭病床现在还能签吗?"),
+        ("我女儿在深圳,深圳那边有没有长者饭堂", "深圳那边有没有长者饭堂"),  # the place is asked about too
+        ("我住石岐,有没有长者饭堂", "我住石岐,有没有长者饭堂"),  # the resident's own place may be what is asked
+        ("深圳有没有长者饭堂", "深圳有没有长者饭堂"),
+    ],
+)
+def test_the_asked_part_leaves_out_the_family_story(text, asked):
+    from knowledge import lexicon
+
+    assert lexicon.asked_part(text) == asked
+    assert lexicon.asked_part("我住石岐,想问西区的长者饭堂", 7) == "西区的长者饭堂"

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import lexicon
-from knowledge.policy import SURE
+from knowledge.policy import FAIRLY_SURE, SURE
 from knowledge.text import has_meaningful_text, letters_and_digits, normalize_question
 
 from . import replies
@@ -282,8 +282,14 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     if intent in CHITCHAT_CUES:
         if is_long_plan_question(message):
             return True
-        if intent == "ask_contact" and asks_about_the_plan(message.get("text") or "") and plan_surely_answers(message):
-            return True  # 企业想参与慈善事业找谁: the plan's answer (which says whom to ask), not the phone list alone
+        if (
+            intent == "ask_contact"
+            and asks_about_the_plan(message.get("text") or "")
+            and plan_surely_answers(message, or_fairly=True)
+        ):
+            # 企业想参与慈善事业找谁: the plan's answer (which says whom to ask), or its closest passage offered as
+            # such, and then the phone list; not the phone list alone.
+            return True
         says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and plan_surely_answers(message)
     return False
@@ -295,16 +301,19 @@ def _cues(names: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(line.strip()[2:] for n in names for line in cues[n].splitlines() if line.strip()))
 
 
-def plan_surely_answers(message: dict[str, Any]) -> bool:
+def plan_surely_answers(message: dict[str, Any], or_fairly: bool = False) -> bool:
     """True when the plan surely answers the message read as a question (「爱心父母大联盟」是做什么的？, which the NLU
-    may take for a question about the bot's sources); 资料是哪里来的 is not such a question."""
+    may take for a question about the bot's sources); 资料是哪里来的 is not such a question. With `or_fairly`, a
+    fairly-sure reading is enough: the NLU gave the topic intents little confidence, which the model counts
+    against the plan."""
     from .plan import assess
 
     text = normalize_question(message.get("text") or "")
     if not has_meaningful_text(text):
         return False
     intent = _question_intent(message)
-    return assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind == SURE
+    kind = assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind
+    return kind == SURE or (or_fairly and kind == FAIRLY_SURE)
 
 
 async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:

@@ -432,6 +432,7 @@ def assess(
     topic = topic or policy.TOPIC_INTENTS.get(intent or "")
     hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2, query=query)
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
+    values["decline_like"] = kb.decline_likeness(own)
     # A rule of policy.decide(), not a feature: a road by a name the plan never uses.
     named = {alt for g in own.groups if g.kind == "entity" for alt in (g.label, *g.alternatives)}  # with aliases
     unknown = [name for name in lexicon.road_names(own.text) if name not in named and not kb.in_plan((name,))]

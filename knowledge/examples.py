@@ -7,7 +7,9 @@ bank), and a question is compared with them by its characters and character pair
 the examples (tf-idf, cosine). A passage's example score is its best example's similarity.
 
 The score is one more signal for ranking (search.py) and for the answer policy (policy.py), which learns from
-the question bank how far it can be trusted.
+the question bank how far it can be trusted. Questions near the plan's topics that it cannot answer
+(data/declines.yml: 长者饭堂一餐几多钱) are indexed the same way: how like the closest of them a question is
+tells the policy too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 from .settings import DATA_DIR
 
 EXAMPLES_PATH = DATA_DIR / "examples.yml"
+DECLINES_PATH = DATA_DIR / "declines.yml"
 Key = tuple[str, int]  # a passage's document title and its number in it
 _HAN_OR_WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 
@@ -98,3 +101,11 @@ def load(path: Path = EXAMPLES_PATH) -> dict[Key, list[str]]:
         for title, passages in (data.get("documents") or {}).items()
         for seq, questions in (passages or {}).items()
     }
+
+
+def load_declines(path: Path = DECLINES_PATH) -> list[str]:
+    """Questions near the plan's topics that it cannot answer (data/declines.yml), of every kind."""
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [str(q) for questions in (data.get("questions") or {}).values() for q in questions or []]

@@ -336,6 +336,15 @@ def _example_index() -> examples.ExampleIndex:
     )
 
 
+DECLINES = ""  # the key of every question in the decline index
+
+
+@functools.cache
+def _decline_index() -> examples.ExampleIndex:
+    """The questions the plan cannot answer (data/declines.yml), read as questions are read, under one key."""
+    return examples.ExampleIndex(((DECLINES, 0), match_form(normalize_question(q))) for q in examples.load_declines())
+
+
 def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
@@ -498,6 +507,13 @@ class KnowledgeBase:
         if query.is_empty or not snap.passages:
             return []
         return self._rank(snap, query, topic, limit, only_topic, only_entities)
+
+    def decline_likeness(self, query: Query) -> float:
+        """How like the closest question the plan cannot answer (data/declines.yml) `query` is, 0-1; 0 when
+        examples are off (the second opinion reads the words alone)."""
+        if not self.use_examples:
+            return 0.0
+        return _decline_index().scores(query.text).get((DECLINES, 0), 0.0)
 
     def with_entities(self, query: Query, entities: Iterable[str]) -> Query:
         """`query` with these entities (canonical names, from the NLU or the conversation) added as terms.

@@ -42,7 +42,7 @@ def test_every_passage_of_the_plan_has_examples_and_none_copies_a_sentence(kb):
     "question, said",
     [
         ("下一个五年的发展怎么打算", "十四五"),  # by its words alone: 提升存量发展水平
-        ("当官的收红包有没有人查", "从严治党"),
+        ("当官的收红包有没有人查", "腐败"),  # 坚决整治群众身边腐败和作风问题
     ],
 )
 def test_a_question_without_the_plans_words_finds_its_passage_through_the_examples(kb, question, said):
@@ -111,3 +111,23 @@ def test_the_shipped_model_has_its_second_opinion():
     shipped = policy.load_model()
     assert shipped.lexical is not None and shipped.lexical.names == policy.LEXICAL_FEATURE_NAMES
     assert "example_uncovered" in shipped.names and 0.0 < shipped.lexical.fairly_sure <= shipped.lexical.sure < 1.0
+
+
+def test_questions_the_plan_cannot_answer_are_indexed_as_questions_are(kb):
+    """A shipped decline question asked as it is scores full likeness; an answerable question much less; none
+    when the search reads words alone (the second opinion's rows)."""
+    declines = examples.load_declines()
+    assert len(declines) >= 600 and len(set(declines)) == len(declines)
+    asked = next(q for q in declines if "幾" in q or "喺" in q)
+    assert kb.decline_likeness(kb.analyze(asked)) > 0.99
+    assert kb.decline_likeness(kb.analyze("长者饭堂怎么申请")) < 0.6
+    words_only = KnowledgeBase.from_database(kb.db())
+    words_only.use_examples = False
+    assert words_only.decline_likeness(words_only.analyze(asked)) == 0.0
+
+
+def test_the_shipped_model_reads_how_like_a_decline_a_question_is():
+    shipped = policy.load_model()
+    assert "decline_like" in shipped.names and "decline_like" not in shipped.lexical.names
+    # Fitted on the bank, more likeness to a decline question lowers the probability of answering.
+    assert shipped.coef[shipped.names.index("decline_like")] < 0

@@ -540,6 +540,46 @@ def phrase_remove(db_path: Path, by: str, phrase_text: str):
     click.echo(f"removed {phrase_text}")
 
 
+@cli.group("example", invoke_without_command=True)
+@click.pass_context
+def example(ctx):
+    """Resident questions and the passage that answers them (我妈中午没饭吃 -> 长者助餐): live for the next question."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(example_list)
+
+
+@example.command("list")
+@kb_path_option
+@click.option("--passage", "passage_id", type=int, default=None, help="Only this passage's questions.")
+def example_list(db_path: Path, passage_id: int | None):
+    """List the questions staff attached (data/examples.yml holds the shipped ones)."""
+    for row in staff.list_examples(store.open_read_only(db_path), passage_id):
+        click.echo(f"{row['id']}\t{row['passage_id']}\t{row['question']}")
+
+
+@example.command("add")
+@kb_path_option
+@by_option
+@click.argument("passage_id", type=int)
+@click.argument("question")
+@staff_errors
+def example_add(db_path: Path, by: str, passage_id: int, question: str):
+    """Teach the bot that PASSAGE_ID answers QUESTION (and questions like it), in the resident's own words."""
+    saved = staff.add_example(writer(db_path), passage_id, question, by=by)
+    click.echo(f"saved example {saved['id']}: {saved['question']} -> passage {passage_id}; live from the next question")
+
+
+@example.command("remove")
+@kb_path_option
+@by_option
+@click.argument("example_id", type=int)
+@staff_errors
+def example_remove(db_path: Path, by: str, example_id: int):
+    """Forget a question staff attached."""
+    staff.remove_example(writer(db_path), example_id, by=by)
+    click.echo(f"removed example {example_id}")
+
+
 def _history_key(key: str) -> tuple[str, str]:
     kind, _, name = key.partition(":")
     if not name:
@@ -551,11 +591,13 @@ def _history_key(key: str) -> tuple[str, str]:
         "entity": "entities",
         "document": "documents",
         "phrase": "phrases",
+        "example": "examples",
         "announcement": "announcements",
     }
     if kind not in tables:
         raise click.ClickException(
-            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, announcement: or document:"
+            f"unknown kind {kind!r}: use passage:, contact:, glossary:, entity:, phrase:, example:, announcement: "
+            "or document:"
         )
     return tables[kind], name
 

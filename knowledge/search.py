@@ -327,13 +327,35 @@ def _phrases(db: sqlite_utils.Database) -> list[tuple[str, tuple[str, ...]]]:
     return sorted(pairs.items(), key=lambda p: -len(p[0]))
 
 
+# The title under which the questions staff attach to a passage (`kb example`) are keyed, by passage id: no
+# document has it.
+STAFF_EXAMPLES = "\0staff"
+
+
 @functools.cache
-def _example_index() -> examples.ExampleIndex:
-    """The example questions of data/examples.yml, read as questions are read (match form) and indexed, once a
-    process: a staff change of the passages only changes which keys are in use (Snapshot.example_keys)."""
-    return examples.ExampleIndex(
+def _shipped_examples() -> tuple[tuple[examples.Key, str], ...]:
+    """The example questions of data/examples.yml, read as questions are read (match form), once a process."""
+    return tuple(
         (key, match_form(normalize_question(q))) for key, questions in examples.load().items() for q in questions
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _example_index(staff: tuple[tuple[int, str], ...] = ()) -> examples.ExampleIndex:
+    """The shipped examples and the questions staff attached (passage id, question), indexed together. The index
+    is built again only when the staff's questions change: a change of the passages alone only changes which keys
+    are in use (Snapshot.example_keys)."""
+    attached = [((STAFF_EXAMPLES, pid), match_form(normalize_question(q))) for pid, q in staff]
+    return examples.ExampleIndex([*_shipped_examples(), *attached])
+
+
+def _staff_examples(db: sqlite_utils.Database, active: set[int]) -> tuple[tuple[int, str], ...]:
+    """The questions staff attached to active passages (`kb example`), in a stable order."""
+    try:
+        rows = db.execute("SELECT passage_id, question FROM examples ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # a knowledge base built before staff examples existed
+        return ()
+    return tuple((pid, q) for pid, q in rows if pid in active)
 
 
 DECLINES = ""  # the key of every question in the decline index
@@ -476,8 +498,9 @@ class KnowledgeBase:
             homophones=_homophone_map(vocabulary),
             vocabulary=vocabulary,
             day=today,
-            examples=_example_index(),
-            example_keys={(p["title"], p["seq"]): p["id"] for p in passages},
+            examples=_example_index(_staff_examples(db, {p["id"] for p in passages})),
+            example_keys={(p["title"], p["seq"]): p["id"] for p in passages}
+            | {(STAFF_EXAMPLES, p["id"]): p["id"] for p in passages},
         )
 
     def analyze(self, question: str) -> Query:
@@ -546,7 +569,9 @@ class KnowledgeBase:
         like: dict[int, float] = {}
         if snap.examples and self.use_examples:
             keys = snap.example_keys
-            like = {keys[k]: v for k, v in snap.examples.scores(query.text).items() if k in keys}
+            for k, v in snap.examples.scores(query.text).items():
+                if k in keys:  # a passage's best example, shipped or attached by staff
+                    like[keys[k]] = max(v, like.get(keys[k], 0.0))
         newest = max((p["year"] or 0) for p in snap.passages)
         hits = []
         for p in snap.passages:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import catalog, ingest, segment, store
+from . import catalog, ingest, privacy, segment, store
 from .search import match_form
 from .text import split_sentences
 
@@ -470,9 +470,71 @@ def list_phrases(db) -> list[dict]:
     return [{"phrase": p, "means": json.loads(m), "updated_at": u} for p, m, u in rows]
 
 
+# ---------------------------------------------------------------- example questions
+
+MAX_EXAMPLE = 200
+_EXAMPLE_COLUMNS = ["id", "passage_id", "question", "updated_at"]
+
+
+def _example_row(db, example_id: int) -> dict | None:
+    row = db.execute(f"SELECT {', '.join(_EXAMPLE_COLUMNS)} FROM examples WHERE id = ?", [example_id]).fetchone()
+    return dict(zip(_EXAMPLE_COLUMNS, row)) if row else None
+
+
+def add_example(db, passage_id: int, question: str, *, by: str) -> dict:
+    """Teach the bot that passage `passage_id` answers `question`, in the resident's own words: the search finds
+    the passage through it (and questions like it) as through the shipped examples (data/examples.yml), even when
+    they share no word with the passage.
+
+    Phone and ID numbers are masked before it is stored. The passage must be active. The same question twice for
+    one passage is one example. Live for the next question, recorded, undoable.
+    """
+    question = privacy.mask_personal_data(_required(question, "question", MAX_EXAMPLE))
+    if not any(c.isalnum() for c in question):
+        raise ValidationError("the question has no words")
+    with store.write_transaction(db):
+        status = db.execute("SELECT status FROM passages WHERE id = ?", [passage_id]).fetchone()
+        if status is None:
+            raise NotFound(f"no passage {passage_id}")
+        if status[0] != "active":
+            raise ValidationError(f"passage {passage_id} is {status[0]}: attach the question to an active passage")
+        same = db.execute(
+            "SELECT id FROM examples WHERE passage_id = ? AND question = ?", [passage_id, question]
+        ).fetchone()
+        if same:
+            return _example_row(db, same[0]) or {}
+        row = {"passage_id": passage_id, "question": question, "updated_at": store.now()}
+        example_id = db.table("examples").insert(row).last_pk
+        row = _example_row(db, example_id) or {}
+        _record(db, "examples", example_id, "add", None, row, by)
+    return row
+
+
+def remove_example(db, example_id: int, *, by: str) -> None:
+    with store.write_transaction(db):
+        before = _example_row(db, example_id)
+        if before is None:
+            raise NotFound(f"no example {example_id}")
+        db.table("examples").delete(example_id)
+        _record(db, "examples", example_id, "remove", before, None, by)
+
+
+def list_examples(db, passage_id: int | None = None) -> list[dict]:
+    where, args = ("WHERE passage_id = ?", [passage_id]) if passage_id is not None else ("", [])
+    rows = db.execute(f"SELECT {', '.join(_EXAMPLE_COLUMNS)} FROM examples {where} ORDER BY id", args).fetchall()
+    return [dict(zip(_EXAMPLE_COLUMNS, r)) for r in rows]
+
+
 # ---------------------------------------------------------------- undo
 
-_PK = {"passages": "id", "contacts": "id", "glossary": "term", "entities": "name", "phrases": "phrase"}
+_PK = {
+    "passages": "id",
+    "contacts": "id",
+    "glossary": "term",
+    "entities": "name",
+    "phrases": "phrase",
+    "examples": "id",
+}
 
 
 def undo(db, change_id: int, *, by: str) -> int:

@@ -122,6 +122,14 @@ def m004_staff_accounts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_examples(db: sqlite_utils.Database) -> None:
+    """Resident questions staff attach to the passage that answers them (`kb example`): the search finds the
+    passage through them as through the shipped examples (data/examples.yml)."""
+    db.table("examples").create({"id": int, "passage_id": int, "question": str, "updated_at": str}, pk="id")
+    db.table("examples").create_index(["passage_id"])
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
     """One staff change: BEGIN IMMEDIATE takes the write lock at once, so two writers queue, never interleave."""

@@ -131,3 +131,75 @@ def test_the_shipped_model_reads_how_like_a_decline_a_question_is():
     assert "decline_like" in shipped.names and "decline_like" not in shipped.lexical.names
     # Fitted on the bank, more likeness to a decline question lowers the probability of answering.
     assert shipped.coef[shipped.names.index("decline_like")] < 0
+
+
+# ---------------------------------------------------------------- questions staff attach (`kb example`)
+
+LONELY = "隔壁阿伯天天对着电视发呆没人陪"
+
+
+def test_a_question_staff_attach_is_live_for_the_next_question_and_undo_takes_it_back(kb_path):
+    from actions.plan import assess
+
+    reader = KnowledgeBase.from_path(kb_path)  # a serving reader opened before the change
+    meals = reader.search("长者助餐", limit=1)[0].passage["id"]
+    assert assess(reader, LONELY, "ask_plan", 0.9).decision.kind == policy.DECLINE
+    db = store.open_for_writing(kb_path)
+    saved = staff.add_example(db, meals, LONELY + "，我电话13812345678", by="李明")
+    assert saved["passage_id"] == meals and "13812345678" not in saved["question"]  # masked before it is stored
+    for question in (LONELY, "楼上阿伯成日对住电视发呆冇人陪"):  # and a question like it, in Cantonese
+        found = assess(reader, question, "ask_plan", 0.9)
+        assert found.decision.kind == policy.SURE and found.hits[0].passage["id"] == meals
+    change = staff.history(db, "examples", str(saved["id"]))[-1]
+    assert change["by"] == "李明" and change["after"]["passage_id"] == meals
+    staff.undo(db, change["id"], by="李明")
+    assert staff.list_examples(db) == []
+    assert assess(reader, LONELY, "ask_plan", 0.9).decision.kind == policy.DECLINE
+
+
+def test_a_question_attached_to_a_retired_passage_finds_nothing(kb_path):
+    db = store.open_for_writing(kb_path)
+    meals = KnowledgeBase.from_path(kb_path).search("长者助餐", limit=1)[0].passage["id"]
+    staff.add_example(db, meals, LONELY, by="李明")
+    staff.retire_passage(db, meals, by="李明")
+    assert all(h.passage["id"] != meals for h in KnowledgeBase.from_path(kb_path).search(LONELY))
+    with pytest.raises(staff.ValidationError, match="retired"):
+        staff.add_example(db, meals, "另一个问题", by="李明")
+
+
+@pytest.mark.parametrize(
+    "passage, question, error",
+    [
+        (999999, LONELY, staff.NotFound),
+        (None, "", staff.ValidationError),
+        (None, "？？！", staff.ValidationError),
+        (None, "问" * 201, staff.ValidationError),
+    ],
+)
+def test_a_bad_example_is_refused_and_nothing_is_written(kb_path, passage, question, error):
+    db = store.open_for_writing(kb_path)
+    passage = passage or KnowledgeBase.from_path(kb_path).search("长者助餐", limit=1)[0].passage["id"]
+    with pytest.raises(error):
+        staff.add_example(db, passage, question, by="李明")
+    assert staff.list_examples(db) == []
+
+
+def test_the_cli_adds_lists_and_removes_an_example(kb_path):
+    from click.testing import CliRunner
+
+    from knowledge.cli import cli
+
+    meals = KnowledgeBase.from_path(kb_path).search("长者助餐", limit=1)[0].passage["id"]
+    runner = CliRunner()
+    added = runner.invoke(cli, ["example", "add", str(meals), LONELY, "--db", str(kb_path), "--by", "李明"])
+    assert added.exit_code == 0 and "from the next question" in added.output, added.output
+    assert KnowledgeBase.from_path(kb_path).search(LONELY)[0].passage["id"] == meals
+    listed = runner.invoke(cli, ["example", "list", "--db", str(kb_path), "--passage", str(meals)])
+    assert f"{meals}\t{LONELY}" in listed.output
+    refused = runner.invoke(cli, ["example", "add", "999999", LONELY, "--db", str(kb_path)])
+    assert refused.exit_code == 1 and "no passage" in refused.output
+    example_id = listed.output.split("\t")[0]
+    removed = runner.invoke(cli, ["example", "remove", example_id, "--db", str(kb_path), "--by", "李明"])
+    assert removed.exit_code == 0 and staff.list_examples(store.open_read_only(kb_path)) == []
+    history = runner.invoke(cli, ["history", f"example:{example_id}", "--db", str(kb_path)])
+    assert "remove" in history.output and "add" in history.output

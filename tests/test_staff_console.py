@@ -492,6 +492,34 @@ async def test_a_question_s_phrase_attached_to_plan_words_makes_the_bot_answer_i
     assert staff.history(_db(console), "phrases", "打零工")[-1]["by"] == "editor1"
 
 
+async def test_a_question_attached_to_the_passage_that_answers_it_makes_the_bot_answer_it(console, editor):
+    question = "隔壁阿伯天天对着电视发呆没人陪"
+    QuestionLog(_settings(console).questions_path).record("r1", question, "ask_plan", 0.9, "declined", 0.1)
+    listed = await (await editor.get("/questions")).text()
+    assert question in listed and "应该用第几条资料回答" in listed
+    meals = _db(console).execute("SELECT id FROM passages WHERE text LIKE '%长者助餐配餐%'").fetchone()[0]
+    refused = await editor.submit(
+        "/questions/example", {"text": question, "passage_id": "第一条", "intent": "ask_plan"}, token_from="/questions"
+    )
+    assert "请填资料的编号" in await refused.text() and staff.list_examples(_db(console)) == []
+    missing = await editor.submit(
+        "/questions/example", {"text": question, "passage_id": "999999", "intent": "ask_plan"}, token_from="/questions"
+    )
+    assert "没有关联" in await missing.text()
+    done = await editor.submit(
+        "/questions/example",
+        {"text": question, "passage_id": str(meals), "intent": "ask_plan", "confidence": "0.9"},
+        token_from="/questions",
+    )
+    assert f"机器人会用第 {meals} 条资料回答" in await done.text()
+    assert question not in re.sub(
+        r'<p class="flash.*?</p>', "", await (await editor.get("/questions")).text(), flags=re.S
+    )
+    assert (
+        staff.history(_db(console), "examples", str(staff.list_examples(_db(console))[0]["id"]))[-1]["by"] == "editor1"
+    )
+
+
 # ---------------------------------------------------------------- contacts, glossary
 
 

@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 from knowledge import questions, store
 
 migrations = Migrations("westbot-staff-console")
-MARKS = {"answered": "已写答案", "not_ours": "不是我们的事", "phrase": "已关联计划用语"}
+MARKS = {"answered": "已写答案", "not_ours": "不是我们的事", "phrase": "已关联计划用语", "example": "已关联资料"}
 
 
 @migrations()

@@ -53,6 +53,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/questions", questions_page)
     router.add_post("/questions/dismiss", dismiss_question)
     router.add_post("/questions/phrase", attach_phrase)
+    router.add_post("/questions/example", attach_example)
     router.add_get("/passages", passages_page)
     router.add_get("/passages/new", new_passage_page)
     router.add_post("/passages/new", new_passage)
@@ -204,6 +205,41 @@ async def attach_phrase(request: web.Request) -> web.Response:
         await flash(
             request,
             f"已关联“{phrase}”和“{means}”，但机器人对“{text}”还是会婉拒；这个问题留在列表里，可以再写一条新答案。",
+            "warn",
+        )
+    raise web.HTTPFound("/questions")
+
+
+@editor_only
+async def attach_example(request: web.Request) -> web.Response:
+    """Teach the bot which passage answers the resident's question (`kb example`), then say what it answers now."""
+    console = console_of(request)
+    form = await request.post()
+    text = str(form.get("text", ""))
+    intent, confidence = str(form.get("intent", ""))[:40] or None, as_float(form.get("confidence"))
+    try:
+        passage_id = int(str(form.get("passage_id", "")).strip())
+    except ValueError:
+        await flash(request, "没有关联：请填资料的编号（数字）。", "error")
+        raise web.HTTPFound("/questions") from None
+
+    def save():
+        staff.add_example(console.db(), passage_id, text, by=who(request))
+        reply = answers.bot_reply(console.kb, text, intent, confidence)
+        if reply["answered"] and reply["passage_id"] == passage_id:
+            inbox.mark(console.log(), text, "example", who(request))
+        return reply
+
+    reply, error = await library_call(request, save)
+    if error:
+        await flash(request, f"没有关联：{error}", "error")
+    elif reply["answered"] and reply["passage_id"] == passage_id:
+        await flash(request, f"已关联：现在问“{text}”和类似的问题，机器人会用第 {passage_id} 条资料回答。")
+    else:
+        now = f"用第 {reply['passage_id']} 条资料回答" if reply["answered"] else "婉拒"
+        await flash(
+            request,
+            f"已把“{text}”关联到第 {passage_id} 条资料，但机器人现在还是会{now}；这个问题留在列表里，可以再写一条新答案。",
             "warn",
         )
     raise web.HTTPFound("/questions")

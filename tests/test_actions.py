@@ -204,10 +204,29 @@ async def test_asking_for_it_simpler_after_an_answer_says_that_answer_in_the_sho
     tracker = make_tracker("睇唔明，讲简单啲", intent="elder_mode_on", slots={"elder_mode": already}, events=said)
     events = await conversation.ActionSwitchMode().run(dispatcher, tracker, {})
     assert {"event": "slot", "name": "elder_mode", "value": True, "timestamp": None} in events
-    assert [s["passage_id"] for s in sources(dispatcher.messages)] == [passage]
     reply = text_of(dispatcher.messages)
-    assert (conversation.SIMPLER_AGAIN in reply) is already and ("已换成长者模式" in reply) is not already
+    if already:
+        # The last answer was already the short form: not the same words again, but what to do next.
+        assert reply.startswith("这已经是最短的说法了") and "12345" in reply and not sources(dispatcher.messages)
+        return
+    assert [s["passage_id"] for s in sources(dispatcher.messages)] == [passage]
+    assert conversation.SIMPLER_NOW in reply and "已换成长者模式" in reply
     assert dispatcher.messages[-1]["custom"]["mode"] == "elder"
+
+
+async def test_asking_for_it_simpler_after_a_standard_answer_in_elder_mode_says_it_short():
+    """In elder mode, after an answer in the standard form (a passage button shown before the switch), the short
+    form is said again with SIMPLER_AGAIN: it is not the same words."""
+    first, _ = await ask("长者助餐", intent="ask_elderly", slots={"elder_mode": False})
+    said = [
+        {"event": "user", "text": "长者助餐"},
+        *({"event": "bot", "text": m.get("text"), "data": {"custom": m.get("custom")}} for m in first),
+        {"event": "user", "text": "讲简单点"},
+    ]
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("讲简单点", intent="elder_mode_on", slots={"elder_mode": True}, events=said)
+    await conversation.ActionSwitchMode().run(dispatcher, tracker, {})
+    assert text_of(dispatcher.messages).startswith(conversation.SIMPLER_AGAIN) and sources(dispatcher.messages)
 
 
 async def test_the_short_form_of_the_last_answer_keeps_what_was_asked():

@@ -14,6 +14,7 @@ import math
 import re
 import threading
 
+import cn2an  # type: ignore[import-untyped]
 import yaml
 
 from . import segment
@@ -263,6 +264,23 @@ def other_district(text: str, passage_text: str) -> str:
     if "西区" in text:
         return ""
     return next((p for p in _words_of("districts.txt") if p in text and p not in passage_text), "")
+
+
+# A count spelled in characters with its measure word (六条, 两个, 十五项): the plan writes counts in digits
+# (6条“瓶颈路”).
+_SPELLED_COUNT = re.compile(r"^([零一二两三四五六七八九十百千]+)(条|个|项|件|座|所|家|台|名|处|类|场|次|批|套|万|亿)$")
+
+
+def digit_forms(word: str) -> tuple[str, ...]:
+    """The count `word` spells in characters, written in digits as the plan writes counts: 六条 -> (6条,)."""
+    m = _SPELLED_COUNT.match(word)
+    if not m:
+        return ()
+    try:
+        number = cn2an.cn2an(m.group(1), "smart")
+    except ValueError:  # 十千: not a number
+        return ()
+    return (f"{int(number)}{m.group(2)}",)
 
 
 def is_emergency(text: str) -> bool:

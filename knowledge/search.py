@@ -212,7 +212,7 @@ def analyze(
             if lexicon.is_filler(word, pos):
                 groups.append(TermGroup(word, (word,), "filler", position=at))
                 continue
-            plan_words = related.get(word, ())
+            plan_words = related.get(word, ()) + lexicon.digit_forms(word)
             if homophones and len(word) >= 2 and word not in related:
                 plan_words += lexicon.homophones_of(word, homophones)
             if not plan_words and len(word) >= 3 and vocabulary and word not in vocabulary:

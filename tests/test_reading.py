@@ -188,3 +188,13 @@ def test_a_resident_phrase_standing_alone_is_still_read(kb):
     assert groups(kb, "这条路什么时候修")["路"].kind == "synonym"
     assert groups(kb, "街边垃圾几时清")["清"].kind == "synonym"  # 清 (clear away) alone, not in 清单 or 清源
     assert "环卫保洁" not in groups(kb, "西区清源行动")["清源"].alternatives
+
+
+@pytest.mark.parametrize("word, plan", [("六条", "6条"), ("十五项", "15项")])
+def test_a_count_spelled_in_characters_is_read_as_the_plan_writes_it(kb, word, plan):
+    assert plan in groups(kb, f"瓶颈路是哪{word}")[word].alternatives
+
+
+def test_which_six_bottleneck_roads_is_answered(kb):
+    best = kb.search("瓶颈路係邊六條")[0]
+    assert "6条“瓶颈路”" in best.passage["text"] and best.coverage > 0.9

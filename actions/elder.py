@@ -60,7 +60,8 @@ def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> li
     """
     if len(clause) <= limit:
         return [clause]
-    items = clause.split("、")
+    # 市、区最低生活保障 is one item (levels of government), not a list of 市 and 区最低生活保障.
+    items = [i.replace("\0", "、") for i in _LEVELS.sub("\0", clause).split("、")]
     leading = _LEADING_VERB.match(items[0])
     if leading and len(items) > 1:
         verb = leading.group(1)
@@ -79,9 +80,18 @@ def wrap(clause: str, key_terms: list[str], limit: int = MAX_SENTENCE - 1) -> li
     return _cut_words(clause, limit)
 
 
+# A 、 between levels of government (市、区, 省、市、区) does not separate the items of a list.
+_LEVELS = re.compile(r"(?<=[省市区县镇])、(?=[省市区县镇](?:[、]|[^\u4e00-\u9fff]|[\u4e00-\u9fff]{2}))")
+
+
 # A line never ends on a word that joins what follows, or just after one (松溪镇和。/黄华镇, 质量和办学。/水平): the
 # joining word starts the next line instead.
 _JOINING = frozenset({"和", "与", "及", "以及", "或", "或者", "并", "同", "跟", "还有"})
+
+
+def _between_levels(words: list[str], i: int) -> bool:
+    """The 、 at words[i] joins levels of government (市、区), as _LEVELS reads it."""
+    return bool(_LEVELS.search("".join(words[max(0, i - 1) : i + 3]), len(words[i - 1]) if i else 0))
 
 
 def _cut_words(text: str, limit: int) -> list[str]:
@@ -93,7 +103,7 @@ def _cut_words(text: str, limit: int) -> list[str]:
     for word in words:
         length = sum(map(len, current))
         if current and length + len(word) > limit:
-            comma = max((i for i, w in enumerate(current) if w == "、"), default=-1)
+            comma = max((i for i, w in enumerate(current) if w == "、" and not _between_levels(current, i)), default=-1)
             if comma >= 0 and sum(map(len, current[:comma])) >= limit // 2:
                 pieces.append("".join(current[:comma]))
                 current = current[comma + 1 :]

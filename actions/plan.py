@@ -508,10 +508,19 @@ def _why_declined(
             }
             named = named or sorted((e for e in longest if longest[e]), key=lambda e: -longest[e])
             about = f"讲到{named[0]}" if named else "讲到这件事"
-            return f"计划里没有写{NOT_GIVEN[asked[0]]}。计划只在{where}{about}，没有更多细节。"
+            return (
+                f"计划里没有写{NOT_GIVEN[asked[0]]}。计划{_only_there(kb, best, named)}{where}{about}，没有更多细节。"
+            )
         if named:  # only the name is the plan's: 沙朗那边有没有打算建停车场
-            return f"计划里没有讲到这一点。计划只在{where}提到{named[0]}。"
+            return f"计划里没有讲到这一点。计划{_only_there(kb, best, named)}{where}提到{named[0]}。"
     return ""
+
+
+def _only_there(kb, best: Hit, named: list[str]) -> str:
+    """只在 when no other passage in use names what is asked about, else 在: 沙朗 is in the roads passage too."""
+    if named and any(named[0] in p["entities"] for p in kb.snapshot().passages if p["id"] != best.passage["id"]):
+        return "在"
+    return "只在"
 
 
 def find_answer(

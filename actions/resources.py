@@ -26,7 +26,8 @@ def knowledge_base() -> KnowledgeBase:
     kb = KnowledgeBase.from_path(settings.kb_path)
     try:
         kb.snapshot()  # warm: the first resident should not wait for the load
-        kb.analyze("老人饭堂在哪里")  # and jieba's part-of-speech model, loaded on first use
+        # and jieba's part-of-speech model and the index of questions the plan cannot answer, made on first use
+        kb.decline_likeness(kb.analyze("老人饭堂在哪里"))
     except Exception as error:  # a missing file is reported to the resident per question, not here
         logger.error("knowledge base not loaded yet: %s", error)
     return kb

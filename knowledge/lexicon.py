@@ -236,7 +236,9 @@ def other_places() -> tuple[str, ...]:
 # A clause of a resident's story: it names someone of the family or around it and asks nothing. A place named there
 # is where they live or work (女儿嫁到深圳了，…家庭病床现在还能签吗), not what the question is about. The resident
 # alone (我住石岐，有没有长者饭堂) is not a story: where they are may well be what they ask about.
-_STORY_PERSON = re.compile(r"他|她|妈|爸|儿|女|孙|老伴|老婆|老公|亲戚|家人|朋友|同事|邻居|哥|姐|弟|妹|阿[婆公嫲爷]")
+_STORY_PERSON = re.compile(
+    r"他|她|妈|爸|儿|女|孙|甥|侄|舅|姨|叔|伯|姑|婶|孩子|仔|老伴|老婆|老公|亲戚|家人|朋友|同事|同学|邻居|哥|姐|弟|妹|阿[婆公嫲爷]"
+)
 _ASKING = re.compile(
     r"[吗呢嘛么?]|有没有|有冇|有无|能不能|可不可以|会不会|是不是|系咪|怎|点样|哪|边度|几时|什么|啥|乜|咩|几多|多少|几点"
 )

@@ -305,6 +305,11 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         second = _threshold(model.lexical, model.lexical.probability(values))
         if KINDS.index(second.kind) < KINDS.index(decision.kind):
             return second
+    if decision.kind == SURE and values.get("coverage", 0.0) == 0.0:
+        # Found through example questions alone, with none of the question's words: offered as the closest
+        # passage, with the next ones as buttons, never said as the answer. A long story about a stroke and
+        # high blood pressure resembled the examples of 困难群体救助 more than those of 家庭医生 (a tryout).
+        return Decision(FAIRLY_SURE, decision.probability)
     return decision
 
 

@@ -136,6 +136,11 @@ async def test_a_decline_for_a_fact_the_plan_lacks_says_what_it_lacks_and_where_
     reply = text_of(messages)
     assert not sources(messages)
     assert reply.startswith("抱歉，计划里没有讲到这一点。计划只在「加大扶助弱势群体力度」这部分提到新工疗站。")
+    # 沙朗社区 is named in two passages: not "only".
+    messages, _ = await ask(
+        "沙朗那边有没有打算建停车场", intent="ask_plan", entities=[{"entity": "community", "value": "沙朗社区"}]
+    )
+    assert "计划在「规范土地管理使用」这部分提到沙朗社区。" in text_of(messages) and not sources(messages)
     elder, _ = await ask("长者饭堂一餐多少钱", intent="ask_elderly", slots={"elder_mode": True})
     assert text_of(elder).startswith("计划里没有讲到这一点。") and not sources(elder)
     far, _ = await ask("明天会下雨吗", intent="out_of_scope", confidence=0.95)
@@ -806,6 +811,7 @@ async def test_a_decline_a_rule_is_sure_of_says_why(question, intent, elder, say
         # Where the family lives, in an older resident's story with no 想问 to say where the question starts.
         "我女儿嫁到深圳了，平时就我和老伴在家，老伴腰不好下不了楼，家庭病床现在还能签吗",
         "我儿女都在广州上班，我七十多岁了有高血压，区里有没有家庭医生可以签约",
+        "我外甥去年从广州一所大学毕业了，回来以后一直在家，区里面有没有什么办法帮帮这种年轻人找工作",
     ],
 )
 async def test_a_place_outside_the_district_said_in_passing_is_not_what_is_asked(question):

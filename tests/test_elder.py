@@ -90,6 +90,14 @@ def test_wrap_keeps_the_verb_with_the_item_asked_about(clause, keys, expected):
         assert pieces == expected
 
 
+@pytest.mark.parametrize("keys", [[], ["最低生活保障"]])
+def test_levels_of_government_are_one_item_of_a_list(keys):
+    """市、区最低生活保障 is not 市 and 区最低生活保障: cut there, an elder read 全面落实市。 (a tryout)."""
+    clause = "全面落实市、区最低生活保障、医疗救助、临时困难救助等政策"
+    assert elder.wrap(clause, keys, limit=len(clause) - 1) == ["全面落实市、区最低生活保障"]
+    assert elder.wrap(clause, ["医疗救助"], limit=len(clause) - 1) == ["全面落实医疗救助"]
+
+
 def test_a_long_list_is_cut_between_its_items_never_after_a_joining_word():
     clause = "统筹开展肇庆怀集县怀城镇、潮州、云南昭通永善县松溪镇和黄华镇、西藏工布江达镇四地扶贫工作"
     pieces = elder.wrap(clause, ["扶贫"])

@@ -107,6 +107,12 @@ def test_the_second_opinion_speaks_only_for_a_question_whose_every_word_the_pass
     assert policy.decide(values, two_models(main_p, lexical_p)).kind == kind
 
 
+@pytest.mark.parametrize("coverage, kind", [(0.0, policy.FAIRLY_SURE), (0.1, policy.SURE)])
+def test_a_passage_found_through_examples_alone_is_only_offered_as_the_closest(coverage, kind):
+    values = {"coverage": coverage, "content_terms": 5.0, "example": 0.5}
+    assert policy.decide(values, two_models(0.95, 0.2)).kind == kind
+
+
 def test_the_shipped_model_has_its_second_opinion():
     shipped = policy.load_model()
     assert shipped.lexical is not None and shipped.lexical.names == policy.LEXICAL_FEATURE_NAMES

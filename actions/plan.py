@@ -172,6 +172,14 @@ class ActionAnswerFromPlan(Action):
             intro = replies.part_intro(part)
             if at == 0 and note:
                 intro = f"{note}\n{intro}"
+            if found.decision.kind == policy.DECLINE:
+                # One line: the other parts' answers already say where to ask. Staff see the part as declined.
+                dispatcher.utter_message(text=f"{intro}\n{found.why or replies.PART_NOT_IN_PLAN}")
+                coverage = found.hits[0].coverage if found.hits else 0.0
+                await loop.run_in_executor(
+                    None, question_log().record, tracker.sender_id, part, None, None, "declined", coverage
+                )
+                continue
             events += await _reply(dispatcher, tracker, found, contacts, elder_mode, intro=intro)
         return events
 
@@ -292,22 +300,38 @@ def answered_parts(
     kb, text: str, intent, confidence, last_topic=None, last_entity=None
 ) -> list[tuple[str, Assessment]]:
     """The parts of a message asking two or three things (长者饭堂怎么申请？家庭医生怎么签约？) with their answers, when
-    each is answered (surely or fairly surely) by a passage of its own; [] otherwise, and the message is answered as
-    one question. The NLU's topic is the whole message's, so a part is read as a plan question of any topic."""
+    they are answered by passages of their own; [] otherwise, and the message is answered as one question. The
+    NLU's topic is the whole message's, so a part is read as a plan question of any topic.
+
+    A part the plan cannot answer is kept as a decline of its own (長者飯堂點樣申請？一餐幾錢？ gets the answer and
+    "the plan gives no fee"), as long as another part is answered; a part that asks nothing of substance (谢谢你啊)
+    is left out. A part with no subject of its own that asks a kind of fact (一餐几钱, 人工几多) is about the
+    subject an earlier part named."""
     parts = [p.strip(" ,.") for p in _PART_END.split(text)]
     parts = [p for p in parts if len(letters_and_digits(p)) >= PART_MIN_CHARS]
     if not 2 <= len(parts) <= MAX_PARTS:
         return []
     intent = "ask_plan" if intent in policy.TOPIC_INTENTS else intent
     answered: list[tuple[str, Assessment]] = []
+    subject = None  # the first entity a part named
     for part in parts:
         found = find_answer(kb, part, intent, confidence, [], last_topic, last_entity)
+        asks_a_fact = any(found.features.get(f"asks_{kind}") for kind in policy.ASK_KINDS)
+        if subject and not found.entities and asks_a_fact:
+            about = assess(kb, part, intent, confidence, [subject])
+            if about.decision.kind == policy.DECLINE:
+                found = about
+        subject = subject or next(iter(found.entities), None)
         if found.decision.kind == policy.DECLINE or not found.hits:
-            return []
-        if any(found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
+            if found.features.get("content_terms"):
+                answered.append((part, found))
+            continue
+        if any(other.hits and found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
             continue  # 区里有冇措施提高 after a question on the same passage: answered with it
         answered.append((part, found))
-    return answered if len(answered) >= 2 else []  # one passage answers them all: one answer
+    given = [found for _, found in answered if found.decision.kind != policy.DECLINE]
+    # One passage answers them all, or none is answered: one answer (or decline) for the whole message.
+    return answered if len(answered) >= 2 and given else []
 
 
 def _listed_id(value) -> int | None:

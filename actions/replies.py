@@ -16,6 +16,7 @@ OTHERS_BELOW = "计划里别的相关部分在下面的按钮里。"  # the butt
 MORE_INTRO = "计划里相关的还有一条："
 SECTION_INTRO = "计划「{heading}」这部分还讲到："
 PART_INTRO = "您问「{part}」："
+PART_NOT_IN_PLAN = "计划里没有讲到这一点。"  # a part of a message that the plan does not answer
 PART_QUOTE_CHARS = 20  # a part of a long message is quoted by what it asks (after 想问), from its end
 BUTTON_TITLE_CHARS = 18
 # Another passage is worth offering (a button, or 还有呢) when it holds a good share of what was asked, not just

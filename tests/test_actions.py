@@ -514,8 +514,26 @@ async def test_parts_that_share_a_passage_get_it_once_beside_the_other_parts_ans
 
 
 @pytest.mark.parametrize(
+    "question, declined, says",
+    [
+        ("長者飯堂點樣申請？一餐幾錢？", "一餐多少钱", "长者助餐配餐服务"),  # a fee, about the first part's subject
+        ("公益性岗位系咩嚟㗎？人工幾多？", "工资多少", "公益性岗位"),  # not the labour-dispute passage (a tryout)
+        ("金沙路几时修好？石岐有什么好吃的？", "石岐有什么好吃的", "石岐的情况计划里没有讲"),
+    ],
+)
+async def test_a_part_the_plan_cannot_answer_is_declined_beside_the_others_answer(question, declined, says):
+    messages, _ = await ask(question, intent="ask_plan", sender="parts")
+    assert len(sources(messages)) == 1
+    line = next(m["text"] for m in messages if m["text"].startswith(f"您问「{declined}」"))
+    assert says in line and not (messages[-1].get("custom") or {}).get("source")
+    unanswered = resources.question_log().unanswered()
+    assert any(row["text"] == declined for row in unanswered)  # staff see the part declined
+
+
+@pytest.mark.parametrize(
     "question",
     [
+        "长者饭堂怎么申请？谢谢你啊",  # a part that asks nothing is left out
         "金沙路什么时候修好？粤信路呢？",  # one passage answers both
         "我家老人腿脚不便，平时没人照顾？想问下区里有没有上门康复？",  # the first part is what the resident tells
     ],

@@ -128,7 +128,16 @@ def test_a_compound_the_plan_never_writes_is_read_by_its_rare_parts(kb):
     [
         ("我的房子楼下有人开餐馆，卫生很差，吃了肚子痛", "餐饮业"),  # 开餐馆 is a restaurant, not 开餐 (a meal)
         ("我個仔有自閉症，區度有冇人幫手", "残疾人"),
+        ("我妈中风了，有没有上门康复", "上门康复"),  # 中风: every word of it is now the passage's
     ],
 )
 def test_words_from_a_residents_tryout_reach_their_passage(kb, question, said):
     assert said in kb.search(question)[0].passage["text"]
+
+
+def test_a_stroke_and_home_rehabilitation_is_answered_surely(kb):
+    from actions.plan import assess
+    from knowledge import policy
+
+    found = assess(kb, "我妈中风了，有没有上门康复", "ask_elderly", 0.9)
+    assert found.decision.kind == policy.SURE and "上门康复" in found.hits[0].passage["text"]

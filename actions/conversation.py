@@ -24,7 +24,7 @@ ELDER_ON_HINT = "您可以直接打字问，也可以按下面的按钮："
 SIMPLER_NOW = "刚才的回答，简单说："
 SIMPLER_AGAIN = "好的，再简单说一遍："
 # 讲简单点 when the last answer was already the short form: saying it again word for word does not help.
-SIMPLEST = "这已经是最短的说法了。哪个词看不明白，可以发给我，我来解释；也可以请家人帮忙打电话问：{phone}。"
+SIMPLEST = "这已经是最短的说法了。最要紧的是这一句：\n{first}\n还不明白的话，可以请家人帮忙打电话问：{phone}。"
 # Questions to start with, one press each (the payload is sent as if typed: within Telegram's 64 bytes).
 ELDER_EXAMPLES = [
     {"title": "老人吃饭", "payload": "老人在哪里吃饭？"},
@@ -70,7 +70,7 @@ class ActionSwitchMode(Action):
                 if already and said.messages and said.messages[0].get("text", "").removeprefix(intro + "\n") == before:
                     contacts = knowledge_base().contacts(tracker.get_slot("last_topic"))
                     phone = (contacts[0] if contacts else replies.CONTACT_FALLBACK)["phone"]
-                    dispatcher.utter_message(text=SIMPLEST.format(phone=phone))
+                    dispatcher.utter_message(text=SIMPLEST.format(first=before.split("\n")[0], phone=phone))
                     return [SlotSet("elder_mode", True)]
                 dispatcher.messages.extend(said.messages)
                 return [SlotSet("elder_mode", True), *events]

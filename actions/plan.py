@@ -100,6 +100,9 @@ class ActionAnswerFromPlan(Action):
         if not has_meaningful_text(text):
             dispatcher.utter_message(text=replies.nothing_to_read())
             return []
+        if replies.in_another_language(text):  # Is there any help for elderly people…: not "the plan doesn't say"
+            dispatcher.utter_message(text=replies.ASK_IN_CHINESE)
+            return []
         urgent = lexicon.is_emergency(text)
         if urgent:  # 着火了！快救命: the emergency numbers first; the plan only if it answers a question as well
             dispatcher.utter_message(text=replies.EMERGENCY)
@@ -323,8 +326,8 @@ def answered_parts(
                 found = about
         subject = subject or next(iter(found.entities), None)
         if found.decision.kind == policy.DECLINE or not found.hits:
-            if found.features.get("content_terms"):
-                answered.append((part, found))
+            if found.features.get("content_terms") and lexicon.asks_something(part):
+                answered.append((part, found))  # not 我老公有高血压，不想搬来搬去: told, not asked
             continue
         if any(other.hits and found.hits[0].passage["id"] == other.hits[0].passage["id"] for _, other in answered):
             continue  # 区里有冇措施提高 after a question on the same passage: answered with it
@@ -541,8 +544,10 @@ def _why_declined(
 
 
 def _only_there(kb, best: Hit, named: list[str]) -> str:
-    """只在 when no other passage in use names what is asked about, else 在: 沙朗 is in the roads passage too."""
-    if named and any(named[0] in p["entities"] for p in kb.snapshot().passages if p["id"] != best.passage["id"]):
+    """只在 when no other passage in use names what is asked about (as an entity or in its text), else 在: 沙朗 is
+    in the roads passage too."""
+    others = [p for p in kb.snapshot().passages if p["id"] != best.passage["id"]]
+    if named and any(named[0] in p["entities"] or named[0] in p["text"] for p in others):
         return "在"
     return "只在"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from knowledge import lexicon
@@ -174,6 +175,17 @@ def decline_answer(contacts: list[dict], elder: bool = False, why: str = "") -> 
         f"您可以咨询{contact_text(contacts)}。\n"
         "我能回答的有：长者助餐和养老服务、找工作和招聘、道路建设，以及工作计划里的其他工作。"
     )
+
+
+# A message in another language (English): the plan may well answer it, but the bot reads Chinese (and pinyin).
+ASK_IN_CHINESE = "对不起，我只看得懂中文（也可以打拼音）。请用中文问，比如：老人在哪里吃饭？哪条路在修？\nSorry, please ask in Chinese."
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def in_another_language(text: str) -> bool:
+    """True for a normalized message of three or more Latin words and no Chinese: pinyin has become Chinese by
+    then, and GDP or 4050 人员 has Chinese or is one word."""
+    return not re.search(r"[\u4e00-\u9fff]", text) and len(_LATIN_WORD.findall(text)) >= 3
 
 
 def nothing_to_read() -> str:

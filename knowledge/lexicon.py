@@ -244,6 +244,11 @@ _ASKING = re.compile(
 )
 
 
+def asks_something(text: str) -> bool:
+    """True when `text` asks (a question mark, 吗, 有没有, 怎么, 哪, 几时 …), not only tells."""
+    return bool(_ASKING.search(text))
+
+
 def asked_part(text: str, focus: int = 0) -> str:
     """What a question asks, for reading the places it names: the text after its ask marker (`focus`), or else
     the text less the clauses of the resident's story, the last clause always kept."""

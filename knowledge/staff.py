@@ -456,13 +456,17 @@ def add_phrase(db, phrase: str, means, *, by: str) -> dict:
 
 
 def remove_phrase(db, phrase: str, *, by: str) -> None:
-    phrase = match_form(_required(phrase, "phrase", MAX_PHRASE))
+    _remove_recorded(db, "phrases", match_form(_required(phrase, "phrase", MAX_PHRASE)), _phrase_row, "phrase", by)
+
+
+def _remove_recorded(db, table: str, key, row_of, what: str, by: str) -> None:
+    """Delete the row `key` of `table` in one write, recorded for history and undo; NotFound when there is none."""
     with store.write_transaction(db):
-        before = _phrase_row(db, phrase)
+        before = row_of(db, key)
         if before is None:
-            raise NotFound(f"no phrase {phrase!r}")
-        db.table("phrases").delete(phrase)
-        _record(db, "phrases", phrase, "remove", before, None, by)
+            raise NotFound(f"no {what} {key!r}")
+        db.table(table).delete(key)
+        _record(db, table, key, "remove", before, None, by)
 
 
 def list_phrases(db) -> list[dict]:
@@ -511,12 +515,7 @@ def add_example(db, passage_id: int, question: str, *, by: str) -> dict:
 
 
 def remove_example(db, example_id: int, *, by: str) -> None:
-    with store.write_transaction(db):
-        before = _example_row(db, example_id)
-        if before is None:
-            raise NotFound(f"no example {example_id}")
-        db.table("examples").delete(example_id)
-        _record(db, "examples", example_id, "remove", before, None, by)
+    _remove_recorded(db, "examples", example_id, _example_row, "example", by)
 
 
 def list_examples(db, passage_id: int | None = None) -> list[dict]:

@@ -213,6 +213,7 @@ async def test_asking_for_it_simpler_after_an_answer_says_that_answer_in_the_sho
     if already:
         # The last answer was already the short form: not the same words again, but what to do next.
         assert reply.startswith("这已经是最短的说法了") and "12345" in reply and not sources(dispatcher.messages)
+        assert first[0]["text"].split("\n")[0] in reply  # the answer's first line, the one that matters most
         return
     assert [s["passage_id"] for s in sources(dispatcher.messages)] == [passage]
     assert conversation.SIMPLER_NOW in reply and "已换成长者模式" in reply
@@ -531,9 +532,30 @@ async def test_a_part_the_plan_cannot_answer_is_declined_beside_the_others_answe
 
 
 @pytest.mark.parametrize(
+    "question, intent",
+    [
+        ("Is there any help for elderly people who live alone?", "out_of_scope"),
+        ("what time does the office open", "ask_plan"),
+    ],
+)
+async def test_a_message_in_another_language_is_asked_again_in_chinese(question, intent):
+    messages, _ = await ask(question, intent=intent)
+    assert text_of(messages) == replies.ASK_IN_CHINESE and not sources(messages)
+    pinyin, _ = await ask("laoren zai nali chifan", intent="ask_elderly")  # pinyin is read as Chinese
+    assert sources(pinyin)
+
+
+async def test_a_money_increase_the_plan_does_not_give_is_declined():
+    messages, _ = await ask("我每個月嘅優撫金幾時加？", intent="ask_plan")
+    assert "计划里没有写具体的金额和收费" in text_of(messages) and not sources(messages)
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "长者饭堂怎么申请？谢谢你啊",  # a part that asks nothing is left out
+        # what the resident tells after the question is not a part to decline (a tryout)
+        "我哋屋企喺馬山住咗三十幾年，佢叫我問清楚：安置房幾時可以搬入去？我老公有高血壓，唔想搬嚟搬去好多次。",
         "金沙路什么时候修好？粤信路呢？",  # one passage answers both
         "我家老人腿脚不便，平时没人照顾？想问下区里有没有上门康复？",  # the first part is what the resident tells
     ],

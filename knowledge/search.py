@@ -191,7 +191,9 @@ def analyze(
             mask[i] = "|"
     masked = "".join(mask)
     joined = segment.inside_word_positions(text)
-    for phrase, plan_words in phrases if phrases is not None else _synonym_phrases():
+    by_first = _by_first_character(phrases if phrases is not None else _synonym_phrases())
+    # Longest first, as listed; only phrases whose first character the question has can be in it.
+    for _, phrase, plan_words in sorted(c for ch in set(masked) for c in by_first.get(ch, ())):
         start = masked.find(phrase)
         # A one-character phrase is read only where it does not cut a word: 路 is not read in 思路 or 路子.
         while start != -1 and len(phrase) == 1 and (start in joined or start + 1 in joined):
@@ -296,6 +298,25 @@ def _synonym_phrases() -> list[tuple[str, tuple[str, ...]]]:
         for phrase in synonym.phrases:
             merged[phrase] = tuple(dict.fromkeys((*merged.get(phrase, ()), *synonym.plan_words)))
     return sorted(merged.items(), key=lambda p: -len(p[0]))
+
+
+_phrase_indexes: OrderedDict[int, tuple[list, dict[str, list]]] = OrderedDict()
+
+
+def _by_first_character(phrases: list[tuple[str, tuple[str, ...]]]) -> dict[str, list]:
+    """The phrases by their first character, each with its place in the list: (place, phrase, plan words). Made
+    once for each list of phrases (a snapshot's), so a question looks only at the phrases it could hold."""
+    cached = _phrase_indexes.get(id(phrases))
+    if cached is not None and cached[0] is phrases:
+        return cached[1]
+    index: dict[str, list] = {}
+    for place, (phrase, plan_words) in enumerate(phrases):
+        if phrase:
+            index.setdefault(phrase[0], []).append((place, phrase, plan_words))
+    _phrase_indexes[id(phrases)] = (phrases, index)  # the list itself is kept, so its id is not reused
+    while len(_phrase_indexes) > 8:
+        _phrase_indexes.popitem(last=False)
+    return index
 
 
 # A staff change reloads the snapshot: what depends only on the passages' text is remembered, so the change

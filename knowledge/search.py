@@ -134,6 +134,10 @@ class _BoundedCache(OrderedDict):
         return value
 
 
+# Resident phrases by their first character: (place in the longest-first list, phrase, plan words).
+PhraseIndex = dict[str, list[tuple[int, str, tuple[str, ...]]]]
+
+
 @dataclass
 class Snapshot:
     version: str
@@ -141,8 +145,8 @@ class Snapshot:
     matcher: catalog.EntityMatcher
     sound_alike: SoundAlikeMatcher | None = None
     glossary: dict[str, str] | None = None
-    # Resident phrases -> plan words: synonyms.yml and the phrases staff added (`kb phrase`), longest first.
-    phrases: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # Resident phrases -> plan words: synonyms.yml and the phrases staff added (`kb phrase`), by first character.
+    phrases: PhraseIndex = field(default_factory=dict)
     # Resident words the plan never uses -> their 词林 synonyms that it does use.
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The plan's words by their sound, for a word typed with a wrong character of the same sound (拖贫 -> 脱贫).
@@ -165,7 +169,7 @@ def analyze(
     question: str,
     matcher: catalog.EntityMatcher,
     sound_alike: SoundAlikeMatcher | None = None,
-    phrases: list[tuple[str, tuple[str, ...]]] | None = None,
+    phrases: PhraseIndex | None = None,
     related: dict[str, tuple[str, ...]] | None = None,
     homophones: dict[tuple[str, ...], tuple[str, ...]] | None = None,
     vocabulary: frozenset[str] = frozenset(),
@@ -173,9 +177,9 @@ def analyze(
     """Read a question as term groups. The question may be raw resident text; it is normalized here.
 
     With `sound_alike`, names typed with a character of the same sound (月信路) are read as the right name.
-    `phrases` (resident phrase -> plan words; synonyms.yml when not given) and `related` (a word the plan
-    does not use -> its 词林 synonyms the plan uses) give the plan's words for what a resident says. Words that
-    only frame the question (我爸, 想问下, 有没有: lexicon.py) become `filler` groups.
+    `phrases` (resident phrase -> plan words, as `phrase_index` makes them; synonyms.yml when not given) and
+    `related` (a word the plan does not use -> its 词林 synonyms the plan uses) give the plan's words for what a
+    resident says. Words that only frame the question (我爸, 想问下, 有没有: lexicon.py) become `filler` groups.
     """
     text = match_form(normalize_question(question))
     if sound_alike is not None:
@@ -191,7 +195,7 @@ def analyze(
             mask[i] = "|"
     masked = "".join(mask)
     joined = segment.inside_word_positions(text)
-    by_first = _by_first_character(phrases if phrases is not None else _synonym_phrases())
+    by_first = phrases if phrases is not None else phrase_index(_synonym_phrases())
     # Longest first, as listed; only phrases whose first character the question has can be in it.
     for _, phrase, plan_words in sorted(c for ch in set(masked) for c in by_first.get(ch, ())):
         start = masked.find(phrase)
@@ -300,22 +304,13 @@ def _synonym_phrases() -> list[tuple[str, tuple[str, ...]]]:
     return sorted(merged.items(), key=lambda p: -len(p[0]))
 
 
-_phrase_indexes: OrderedDict[int, tuple[list, dict[str, list]]] = OrderedDict()
-
-
-def _by_first_character(phrases: list[tuple[str, tuple[str, ...]]]) -> dict[str, list]:
-    """The phrases by their first character, each with its place in the list: (place, phrase, plan words). Made
-    once for each list of phrases (a snapshot's), so a question looks only at the phrases it could hold."""
-    cached = _phrase_indexes.get(id(phrases))
-    if cached is not None and cached[0] is phrases:
-        return cached[1]
-    index: dict[str, list] = {}
+def phrase_index(phrases: list[tuple[str, tuple[str, ...]]]) -> PhraseIndex:
+    """Phrases (longest first) by their first character, each with its place in the list: (place, phrase, plan
+    words). Made once a snapshot, so a question looks only at the phrases it could hold."""
+    index: PhraseIndex = {}
     for place, (phrase, plan_words) in enumerate(phrases):
         if phrase:
             index.setdefault(phrase[0], []).append((place, phrase, plan_words))
-    _phrase_indexes[id(phrases)] = (phrases, index)  # the list itself is kept, so its id is not reused
-    while len(_phrase_indexes) > 8:
-        _phrase_indexes.popitem(last=False)
     return index
 
 
@@ -514,7 +509,7 @@ class KnowledgeBase:
             passages=passages,
             matcher=matcher,
             sound_alike=sound_alike,
-            phrases=_phrases(db),
+            phrases=phrase_index(_phrases(db)),
             related=_synonym_map(vocabulary),
             homophones=_homophone_map(vocabulary),
             vocabulary=vocabulary,

@@ -457,14 +457,24 @@ def assess(
     own = kb.analyze(text)
     query = kb.with_entities(own, entities)
     topic = topic or policy.TOPIC_INTENTS.get(intent or "")
-    hits = kb.search(text, topic=topic, entities=list(entities), limit=1 + policy.ALTERNATIVES_OFFERED + 2, query=query)
+    # 那边呢 / 那个呢 with a road from the NLU or the conversation says nothing but the road: only the passages that
+    # name it are candidates (the examples would otherwise find one for 那边 itself).
+    about_entity = bool(entities) and not any(g.is_content for g in own.groups)
+    hits = kb.search(
+        text,
+        topic=topic,
+        entities=list(entities),
+        limit=1 + policy.ALTERNATIVES_OFFERED + 2,
+        query=query,
+        only_entities=about_entity,
+    )
     values = policy.features(hits, query, intent, confidence, kb.plan_years())
     values["decline_like"] = kb.decline_likeness(own)
     # A rule of policy.decide(), not a feature: a road by a name the plan never uses.
     named = {alt for g in own.groups if g.kind == "entity" for alt in (g.label, *g.alternatives)}  # with aliases
     unknown = [name for name in lexicon.road_names(own.text) if name not in named and not kb.in_plan((name,))]
     values["unknown_road"] = float(bool(unknown))
-    if entities and not any(g.is_content for g in own.groups):
+    if about_entity:
         # 那边呢 / 那个呢 with a road from the NLU or the conversation: the question is that road itself.
         decision = policy.decide_about_entity(values)
     else:
@@ -525,9 +535,13 @@ def _why_declined(
     if asked and hits:
         # The plan speaks of what is asked about (a name the best passage has, or a subject it would answer for
         # without the kind of fact asked), not of that fact: say what it lacks and where it speaks.
-        best = hits[0]
+        # Where the plan names what is asked about, if a passage among the best does (沙朗社区 is in the land-use
+        # passage, not in the roads passage the examples put first for 停车场).
+        best = next((h for h in hits if set(entities) & set(h.passage["entities"])), hits[0])
         named = [e for e in entities if e in best.passage["entities"]]
-        subject = policy.decide(values | {f"asks_{kind}": 0.0 for kind in asked}, model)
+        # Whether the plan speaks of the subject is a question of its words: the second opinion's (words alone).
+        model = model or policy.default_model()
+        subject = policy.decide(values | {f"asks_{kind}": 0.0 for kind in asked}, model.lexical or model)
         where = f"「{best.passage['heading']}」这部分" if best.passage["heading"] else ""
         if subject.kind != policy.DECLINE:
             longest = {

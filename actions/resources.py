@@ -26,7 +26,9 @@ def knowledge_base() -> KnowledgeBase:
     kb = KnowledgeBase.from_path(settings.kb_path)
     try:
         kb.snapshot()  # warm: the first resident should not wait for the load
-        # and jieba's part-of-speech model and the index of questions the plan cannot answer, made on first use
+        # and jieba's part-of-speech model, the index of questions the plan cannot answer and the classifier
+        # learned from the example questions (a few seconds), made on first use
+        kb.search("老人饭堂在哪里")
         kb.decline_likeness(kb.analyze("老人饭堂在哪里"))
     except Exception as error:  # a missing file is reported to the resident per question, not here
         logger.error("knowledge base not loaded yet: %s", error)

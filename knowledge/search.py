@@ -33,6 +33,10 @@ from .policy import (
     EXAMPLE_BONUS,
     EXAMPLE_FLOOR,
     KIND_WEIGHT,
+    LEARNED_BONUS,
+    LEARNED_C,
+    LEARNED_FLOOR,
+    LEARNED_TEMPERATURE,
     PARTIAL_CREDIT,
     PARTIAL_MIN_SHARE,
     RECENCY_BONUS,
@@ -97,6 +101,7 @@ class Hit:
     content_weight: float = 0.0  # total weight of the question's content terms
     focus_coverage: float = 0.0  # coverage of the content after the last 想问/请问 … (Query.focus)
     example: float = 0.0  # similarity of the question to the passage's closest example question (examples.py)
+    learned: float = 0.0  # the passage's share in the classifier learned from the example questions (examples.py)
 
 
 def match_form(text: str) -> str:
@@ -383,6 +388,41 @@ def _decline_index() -> examples.ExampleIndex:
     return examples.ExampleIndex(((DECLINES, 0), match_form(normalize_question(q))) for q in examples.load_declines())
 
 
+@functools.cache
+def _classifier() -> examples.PassageClassifier:
+    """The passages as the shipped example questions tell them apart (examples.yml and examples_more.yml) and as
+    the shipped plan words them (its passages' headings and sentences: the examples avoid the plan's words, and
+    without these 长者饭堂 would belong to the questions the plan cannot answer, many of which name it), with
+    those questions (declines.yml) as one more class, examples.NONE; learned once a process, in a few seconds."""
+    more = [
+        (key, match_form(normalize_question(q)))
+        for key, questions in examples.load(examples.MORE_EXAMPLES_PATH).items()
+        for q in questions
+    ]
+    declines = [(examples.NONE, match_form(normalize_question(q))) for q in examples.load_declines()]
+    return examples.PassageClassifier(
+        [*_shipped_examples(), *more, *_plan_sentences(), *declines], c=LEARNED_C, temperature=LEARNED_TEMPERATURE
+    )
+
+
+def _plan_sentences() -> list[tuple[examples.Key, str]]:
+    """Each passage of the shipped plans (data/documents) by its heading and by each of its sentences, keyed as
+    the examples are (document title, passage number)."""
+    from .ingest import decode_plan, parse_plan
+    from .settings import get_settings
+
+    out = []
+    for path in sorted(get_settings().documents_dir.glob("*")):
+        if path.suffix.lower() not in {".txt", ".html", ".htm"}:
+            continue
+        doc = parse_plan(decode_plan(path.read_bytes()))
+        for seq, passage in enumerate(doc.passages, start=1):
+            for part in [passage.heading, *re.split(r"[。；]", passage.text)]:
+                if len(part) > 4:
+                    out.append(((doc.title, seq), match_form(normalize_question(part))))
+    return out
+
+
 def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
@@ -583,11 +623,21 @@ class KnowledgeBase:
         bm25 = self._bm25(query)
         best_bm25 = min(bm25.values(), default=0.0) or -1.0
         like: dict[int, float] = {}
+        staff_said: dict[int, float] = {}
         if snap.examples and self.use_examples:
             keys = snap.example_keys
             for k, v in snap.examples.scores(query.text).items():
                 if k in keys:  # a passage's best example, shipped or attached by staff
                     like[keys[k]] = max(v, like.get(keys[k], 0.0))
+                    if k[0] == STAFF_EXAMPLES:  # staff's word counts as the classifier's, which never saw it
+                        staff_said[keys[k]] = v
+        learned: dict[int, float] = {}
+        if self.use_examples:
+            for k, v in _classifier().passage_shares(query.text).items():
+                if k in snap.example_keys:
+                    learned[snap.example_keys[k]] = v
+            for pid, v in staff_said.items():
+                learned[pid] = max(v, learned.get(pid, 0.0))
         newest = max((p["year"] or 0) for p in snap.passages)
         hits = []
         for p in snap.passages:
@@ -610,7 +660,12 @@ class KnowledgeBase:
                     else:
                         worst_missing = max(worst_missing, w * (1 - credit))
             example = like.get(p["id"], 0.0)
-            if not matched and p["id"] not in bm25 and example < EXAMPLE_FLOOR:
+            if (
+                not matched
+                and p["id"] not in bm25
+                and example < EXAMPLE_FLOOR
+                and learned.get(p["id"], 0.0) < LEARNED_FLOOR
+            ):
                 continue
             coverage = got / total if any(content) else 0.0
             score = coverage
@@ -621,6 +676,7 @@ class KnowledgeBase:
             # Examples speak for what the words leave uncovered: two passages that both have every word of the
             # question are still told apart by the words, the topic and the date, not by the examples.
             score += EXAMPLE_BONUS * example * (1.0 - coverage)
+            score += LEARNED_BONUS * learned.get(p["id"], 0.0) * (1.0 - coverage)
             hits.append(
                 Hit(
                     passage=p,
@@ -634,6 +690,7 @@ class KnowledgeBase:
                     focus_coverage=round(got_focus / total_focus, 4) if any(focus) else 0.0,
                     content_weight=total if any(content) else 0.0,
                     example=round(example, 4),
+                    learned=round(learned.get(p["id"], 0.0), 4),
                 )
             )
         hits.sort(key=lambda h: (-h.score, h.passage["id"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from knowledge import examples, policy, staff, store
 from knowledge.search import KnowledgeBase
 from knowledge.text import normalize_question
 
+ROOT = Path(__file__).resolve().parent.parent
 PLAN = "西区2020年工作计划"
 
 
@@ -137,6 +139,72 @@ def test_the_shipped_model_reads_how_like_a_decline_a_question_is():
     assert "decline_like" in shipped.names and "decline_like" not in shipped.lexical.names
     # Fitted on the bank, more likeness to a decline question lowers the probability of answering.
     assert shipped.coef[shipped.names.index("decline_like")] < 0
+
+
+# ---------------------------------------------------------------- the classifier learned from the examples
+
+
+def test_the_classifier_tells_passages_apart_by_what_their_examples_share():
+    """Each passage's examples together outvote one example of another passage that shares a word by chance;
+    the questions the plan cannot answer are a class of their own; the shares sum to 1."""
+    learned = examples.PassageClassifier(
+        [
+            ((PLAN, 1), "我妈一个人在家中午吃不上饭"),
+            ((PLAN, 1), "老人家送饭上门有没有"),
+            ((PLAN, 1), "阿婆冇人煮饭点算"),
+            ((PLAN, 2), "金沙路什么时候修好"),
+            ((PLAN, 2), "金沙路成日塞车几时修"),
+            ((PLAN, 2), "一个人开车上班路太烂"),
+            (examples.NONE, "饭堂一餐几多钱"),
+            (examples.NONE, "金沙路上那家茶楼几点开门"),
+        ]
+    )
+    shares = learned.scores("我爸一个人在家没饭吃")
+    assert max(shares, key=shares.get) == (PLAN, 1) and math.isclose(sum(shares.values()), 1.0)
+    assert max(learned.scores("那条路修到哪了"), key=learned.scores("那条路修到哪了").get) == (PLAN, 2)
+    assert learned.scores("zzz") == {} and examples.PassageClassifier([]).scores("吃饭") == {}
+
+
+def test_the_classifier_scores_a_question_as_scikit_learn_would():
+    """The question is scored with the learned weights directly; the decision values are scikit-learn's."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    pairs = [(key, normalize_question(q)) for key, qs in list(examples.load().items())[:12] for q in qs]
+    learned = examples.PassageClassifier(pairs)
+    vectorizer = TfidfVectorizer(analyzer=examples._grams_for_sklearn, sublinear_tf=True)
+    matrix = vectorizer.fit_transform([text for _, text in pairs])
+    number = {key: i for i, key in enumerate(learned.keys)}
+    svm = LinearSVC(C=1.0, random_state=0).fit(matrix, [number[key] for key, _ in pairs])
+    for question in ("我妈一个人在家吃不上饭", "今年区里为啥这么拼 abc", "西区"):
+        expected = svm.decision_function(vectorizer.transform([question]))[0]
+        assert max(abs(a - b) for a, b in zip(expected, learned.decision(question))) < 1e-5
+
+
+def test_the_examples_for_the_classifier_alone_are_new_and_cover_every_passage(kb):
+    """examples_more.yml: at least 30 more a passage, none repeating examples.yml or a question of the bank."""
+    import yaml
+
+    more = examples.load(examples.MORE_EXAMPLES_PATH)
+    shipped = examples.load()
+    assert all(len(more.get((p["title"], p["seq"]), [])) >= 30 for p in kb.snapshot().passages)
+    bank = yaml.safe_load((ROOT / "benchmarks" / "data" / "question_bank.yml").read_text(encoding="utf-8"))
+    asked = {item["q"] for item in bank["questions"]}
+    written = {q for qs in shipped.values() for q in qs}
+    assert not {q for qs in more.values() for q in qs} & (asked | written)
+
+
+def test_a_question_in_residents_words_finds_its_passage_through_the_classifier(kb):
+    """None of 长者助餐's words, and no example of it word for word: the classifier's share puts it first."""
+    best = kb.search("屋企阿爷成日一个人食唔到饭，区里有冇人理")[0]
+    assert "助餐" in best.passage["text"] and best.learned > 0.3
+
+
+def test_the_shipped_model_trusts_the_classifier():
+    shipped = policy.load_model()
+    assert {"learned_uncovered", "learned_agrees_uncovered"} <= set(shipped.names)
+    assert "learned_uncovered" not in shipped.lexical.names  # the second opinion reads the words alone
+    assert shipped.coef[shipped.names.index("learned_uncovered")] > 0
 
 
 # ---------------------------------------------------------------- questions staff attach (`kb example`)

@@ -101,8 +101,14 @@ def ask_kinds() -> dict[str, tuple[str, ...]]:
 
 
 def asks_for(text: str) -> set[str]:
-    """The kinds of fact `text` (normalized) asks for that a work plan does not give."""
-    return {kind for kind, words in ask_kinds().items() if any(w in text for w in words)}
+    """The kinds of fact `text` (normalized) asks for that a work plan does not give. A word ending in $ counts
+    only at the end of the question (有没有加$: 今年有冇加?, not 有没有加强巡逻)."""
+    end = text.rstrip(" ?!.,。？！，")
+    return {
+        kind
+        for kind, words in ask_kinds().items()
+        if any(end.endswith(w[:-1]) if w.endswith("$") else w in text for w in words)
+    }
 
 
 # 金沙路几时修好 asks when; a passage that names no month, season or year of its own gives no date.
@@ -235,7 +241,8 @@ def other_places() -> tuple[str, ...]:
 
 # A clause of a resident's story: it names someone of the family or around it and asks nothing. A place named there
 # is where they live or work (女儿嫁到深圳了，…家庭病床现在还能签吗), not what the question is about. The resident
-# alone (我住石岐，有没有长者饭堂) is not a story: where they are may well be what they ask about.
+# alone (我住石岐，有没有长者饭堂) is not a story: where they are may well be what they ask about; unless the message
+# names West District itself (我喺深圳返工，阿妈一个人喺西区，煮唔到饭，点算).
 _STORY_PERSON = re.compile(
     r"他|她|妈|爸|儿|女|孙|甥|侄|舅|姨|叔|伯|姑|婶|孩子|仔|老伴|老婆|老公|亲戚|家人|朋友|同事|同学|邻居|哥|姐|弟|妹|阿[婆公嫲爷]"
 )
@@ -255,7 +262,13 @@ def asked_part(text: str, focus: int = 0) -> str:
     if focus:
         return text[focus:]
     clauses = [c for c in re.split(r"(?<=[,.;!?，。；！？])", text) if c.strip()]
-    kept = [c for c in clauses[:-1] if not (_STORY_PERSON.search(c) and not _ASKING.search(c))] + clauses[-1:]
+    names_west = "西区" in text
+
+    def is_story(clause: str) -> bool:
+        person = _STORY_PERSON.search(clause) or (names_west and "我" in clause)
+        return bool(person) and not _ASKING.search(clause)
+
+    kept = [c for c in clauses[:-1] if not is_story(c)] + clauses[-1:]
     return "".join(kept)
 
 

@@ -863,6 +863,8 @@ async def test_a_place_outside_the_district_said_in_passing_is_not_what_is_asked
     "text, asked",
     [
         ("我女儿嫁到深圳了,家庭病床现在还能签吗?", "家庭病床现在还能签吗?"),
+        # the resident's own city is story too when the message names West District (a tryout, session 11)
+        ("我在深圳上班,阿妈一个人在西区,煮不到饭,怎么办?", "煮不到饭,怎么办?"),
         ("我女儿在深圳,深圳那边有没有长者饭堂", "深圳那边有没有长者饭堂"),  # the place is asked about too
         ("我住石岐,有没有长者饭堂", "我住石岐,有没有长者饭堂"),  # the resident's own place may be what is asked
         ("深圳有没有长者饭堂", "深圳有没有长者饭堂"),
@@ -873,3 +875,22 @@ def test_the_asked_part_leaves_out_the_family_story(text, asked):
 
     assert lexicon.asked_part(text) == asked
     assert lexicon.asked_part("我住石岐,想问西区的长者饭堂", 7) == "西区的长者饭堂"
+
+
+async def test_a_resident_working_in_another_city_asking_for_a_parent_in_west_district_is_answered():
+    """A tryout (session 11): 深圳 is where the resident works, not what is asked."""
+    messages, _ = await ask("我喺深圳返工,阿妈一个人喺西区,煮唔到饭,点算?", intent="ask_elderly")
+    assert sources(messages) and "助餐" in text_of(messages)
+
+
+async def test_a_second_part_asking_whether_a_pension_goes_up_is_declined_with_the_first():
+    """A tryout (session 11): 今年有冇加 after 退休金 asks for a figure; it got the plan's 总体要求 for 今年."""
+    messages, _ = await ask("我退休金每个月几多钱?今年有冇加?", intent="ask_plan")
+    assert not sources(messages)
+
+
+def test_an_ask_word_marked_with_a_dollar_counts_only_at_the_end():
+    from knowledge import lexicon
+
+    assert "price" in lexicon.asks_for("今年有没有加?") and "price" in lexicon.asks_for("退休金会不会加")
+    assert "price" not in lexicon.asks_for("区里有没有加强巡逻")

@@ -10,6 +10,10 @@ The score is one more signal for ranking (search.py) and for the answer policy (
 the question bank how far it can be trusted. Questions near the plan's topics that it cannot answer
 (data/declines.yml: 长者饭堂一餐几多钱) are indexed the same way: how like the closest of them a question is
 tells the policy too.
+
+A classifier learned from all the examples together (PassageClassifier, with the further examples of
+data/examples_more.yml and the plan's own sentences) gives each passage a share: one more signal for the ranking
+and the policy, which again weigh it by what the words leave uncovered.
 """
 
 from __future__ import annotations

@@ -276,7 +276,8 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
     the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks,
     and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
-    a short about/ask_contact message the plan surely answers and that says none of its intent's cue words; an
+    a short about/ask_contact message the plan answers, surely or fairly (its closest passage offered as such), and
+    that says none of its intent's cue words (工厂出事前能不能早点提醒工人); an
     ask_contact message that names the plan's words and that the plan surely answers (企业想参与慈善事业找谁). The
     question bank routes with this too (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
@@ -302,7 +303,7 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
             # such, and then the phone list; not the phone list alone.
             return True
         says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
-        return not says_its_own_cue and plan_surely_answers(message)
+        return not says_its_own_cue and plan_surely_answers(message, or_fairly=True)
     return False
 
 

@@ -697,6 +697,8 @@ async def test_more_after_a_road_question_is_about_roads():
         ),
         # Short, but the plan surely answers it and it says none of the words of asking about the bot's sources.
         (conversation.ActionAbout, "about", "家庭医生签约服务是做什么的？"),
+        # Short, found through the examples alone (offered as the closest passage), and no word of the intent's.
+        (conversation.ActionAbout, "about", "工厂出事前能不能早点提醒工人"),
     ],
 )
 async def test_a_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(action, intent, text):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -268,7 +268,7 @@ def import_document(
         return existing[0], False
     matcher = catalog.EntityMatcher(load_entities(db))
     segment.add_words(dictionary_words(matcher))
-    rows = [{"seq": seq, **passage_row(p, matcher)} for seq, p in enumerate(doc.passages, start=1)]
+    rows = [{"seq": seq, **passage_row(p, matcher)} for seq, p in numbered(doc)]
     with store.write_transaction(db):
         existing = db.execute("SELECT id FROM documents WHERE content_hash = ?", [digest]).fetchone()
         if existing:  # imported by someone else while this one was being tokenized
@@ -326,6 +326,20 @@ def seed_glossary(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
+def numbered(doc: ParsedDocument) -> Iterable[tuple[int, Passage]]:
+    """The document's passages with their numbers in it (passages.seq), as examples are keyed."""
+    return enumerate(doc.passages, start=1)
+
+
+def shipped_documents(documents_dir: Path) -> list[ParsedDocument]:
+    """The plans shipped in `documents_dir` (.txt or .html), parsed, in file-name order."""
+    return [
+        parse_plan(decode_plan(path.read_bytes()))
+        for path in sorted(Path(documents_dir).glob("*"))
+        if path.suffix.lower() in {".txt", ".html", ".htm"}
+    ]
+
+
 def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) -> list[tuple[str, bool]]:
     """Seed entities, glossary and the default contact, then import every document shipped in `documents_dir`."""
     seed_entities(db)
@@ -337,11 +351,9 @@ def build(db: sqlite_utils.Database, documents_dir: Path, default_contact: str) 
         )
     fresh = not db.execute("SELECT 1 FROM passages LIMIT 1").fetchone()
     results = []
-    for path in sorted(Path(documents_dir).glob("*")):
-        if path.suffix.lower() in {".txt", ".html", ".htm"}:
-            doc = parse_plan(decode_plan(path.read_bytes()))
-            _, created = import_document(db, doc)
-            results.append((doc.title, created))
+    for doc in shipped_documents(documents_dir):
+        _, created = import_document(db, doc)
+        results.append((doc.title, created))
     reindex_if_reading_changed(db, just_built=fresh)
     return results
 

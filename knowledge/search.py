@@ -44,7 +44,7 @@ from .policy import (
     TOPIC_BONUS,
 )
 from .soundalike import SoundAlikeMatcher
-from .text import normalize_question, to_simplified
+from .text import normalize_question, split_sentences, to_simplified
 
 MAX_GROUPS = 24
 # A part of a compound the plan never writes stands for it when it is this rare in general Chinese (春运 in
@@ -408,19 +408,16 @@ def _classifier() -> examples.PassageClassifier:
 def _plan_sentences() -> list[tuple[examples.Key, str]]:
     """Each passage of the shipped plans (data/documents) by its heading and by each of its sentences, keyed as
     the examples are (document title, passage number)."""
-    from .ingest import decode_plan, parse_plan
+    from .ingest import numbered, shipped_documents
     from .settings import get_settings
 
-    out = []
-    for path in sorted(get_settings().documents_dir.glob("*")):
-        if path.suffix.lower() not in {".txt", ".html", ".htm"}:
-            continue
-        doc = parse_plan(decode_plan(path.read_bytes()))
-        for seq, passage in enumerate(doc.passages, start=1):
-            for part in [passage.heading, *re.split(r"[。；]", passage.text)]:
-                if len(part) > 4:
-                    out.append(((doc.title, seq), match_form(normalize_question(part))))
-    return out
+    return [
+        ((doc.title, seq), match_form(normalize_question(part)))
+        for doc in shipped_documents(get_settings().documents_dir)
+        for seq, passage in numbered(doc)
+        for part in [passage.heading, *(s.rstrip("。；！？") for s in split_sentences(passage.text))]
+        if len(part) > 4
+    ]
 
 
 def _bigrams(word: str) -> set[str]:

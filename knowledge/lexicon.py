@@ -100,14 +100,16 @@ def ask_kinds() -> dict[str, tuple[str, ...]]:
     return {kind: tuple(map(str, words)) for kind, words in raw.items()}
 
 
-def asks_for(text: str) -> set[str]:
+def asks_for(text: str, passage: str = "") -> set[str]:
     """The kinds of fact `text` (normalized) asks for that a work plan does not give. A word ending in $ counts
-    only at the end of the question (有没有加$: 今年有冇加?, not 有没有加强巡逻)."""
+    only at the end of the question (有没有加$: 今年有冇加?, not 有没有加强巡逻). A word the answering `passage`
+    says itself is its subject, not a fact asked for: 知识产权评估费用补贴 names the passage's 费用, and 公交 is
+    what a passage on bus lines is about."""
     end = text.rstrip(" ?!.,。？！，")
     return {
         kind
         for kind, words in ask_kinds().items()
-        if any(end.endswith(w[:-1]) if w.endswith("$") else w in text for w in words)
+        if any(end.endswith(w[:-1]) if w.endswith("$") else w in text and w not in passage for w in words)
     }
 
 

@@ -216,7 +216,7 @@ def features(
     asks for a kind of fact a work plan does not give (a price, an address, another year …)."""
     # The kind of fact asked is read where the asking is (after 想问一下): 以前也打过电话反映过 earlier in a long
     # message does not ask for a phone number.
-    asked = lexicon.asks_for(query.text[query.focus :])
+    asked = lexicon.asks_for(query.text[query.focus :], hits[0].passage["text"] if hits else "")
     question = {f"asks_{kind}": float(kind in asked) for kind in ASK_KINDS}
     known_years = set(plan_years or {2020}) | lexicon.years_in(hits[0].passage["text"] if hits else "")
     question["other_year"] = float(

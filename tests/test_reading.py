@@ -94,6 +94,14 @@ def test_a_plain_need_asks_for_none_of_those():
     assert lexicon.asks_for("老人饭堂有没有") == set()
 
 
+def test_a_word_the_passage_says_itself_is_its_subject_not_a_fact_asked_for():
+    passage = "对企业知识产权评估费用给予补贴"
+    assert lexicon.asks_for("知识产权评估费用补贴", passage) == set()
+    assert "price" in lexicon.asks_for("知识产权评估费用补贴")
+    # A cue the passage does not say still counts beside one it does.
+    assert "price" in lexicon.asks_for("评估费用补贴多少钱", passage)
+
+
 def test_a_year_no_plan_or_passage_names_is_noticed():
     assert lexicon.other_years("2019年西区生产总值", {2020})
     assert not lexicon.other_years("2021年社区换届", {2020, 2021})

@@ -291,9 +291,12 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
     if intent in MODE_CUES:
         says_its_own_cue = _cues(MODE_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and is_long_plan_question(message)
-    if intent in CHITCHAT_CUES:
+    if intent in CHITCHAT_CUES or intent == "what_can_you_do":
         if is_long_plan_question(message):
             return True
+        if intent != "ask_contact" and _asks_the_plan_not_the_bot(message):
+            return True  # 政务服务一体化智能终端有什么功能: the terminal's, not the bot's
+    if intent in CHITCHAT_CUES:
         if (
             intent == "ask_contact"
             and asks_about_the_plan(message.get("text") or "")
@@ -305,6 +308,24 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and plan_surely_answers(message, or_fairly=True)
     return False
+
+
+# A message about the bot speaks to it (你会什么, 您的资料从哪里来, 这个助手怎么用).
+ADDRESSES_THE_BOT = re.compile(r"你|您|助手|机器人|bot|\bai\b|人工智能|这个系统|这个程序|小程序", re.IGNORECASE)
+
+
+def _asks_the_plan_not_the_bot(message: dict[str, Any]) -> bool:
+    """An about or what_can_you_do message that names the plan's words, does not speak to the bot or ask where its
+    answers come from (數據係邊度嚟), and that the plan surely answers: its cue word is the subject's (智能终端有什么
+    功能, 那些片区的用途), not the bot's."""
+    text = normalize_question(message.get("text") or "")
+    return (
+        not text.startswith("/")
+        and not ADDRESSES_THE_BOT.search(text)
+        and not _cues(("cue_source",)).search(text)
+        and asks_about_the_plan(text)
+        and plan_surely_answers(message)
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -398,6 +419,22 @@ def already_rated(events: list[dict[str, Any]], passage: int) -> bool:
         ) == passage:
             return True
     return False
+
+
+class ActionWhatCanYouDo(Action):
+    """What residents can ask (utter_what_can_you_do, short in elder mode); a question about a plan subject that the
+    NLU took for this (政务服务一体化智能终端有什么功能) is answered from the plan instead."""
+
+    def name(self) -> str:
+        return "action_what_can_you_do"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if passes_on_as_question(tracker.latest_message or {}):
+            return await answer_as_question(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_what_can_you_do")
+        return []
 
 
 class ActionAbout(Action):

@@ -699,12 +699,21 @@ async def test_more_after_a_road_question_is_about_roads():
         (conversation.ActionAbout, "about", "家庭医生签约服务是做什么的？"),
         # Short, found through the examples alone (offered as the closest passage), and no word of the intent's.
         (conversation.ActionAbout, "about", "工厂出事前能不能早点提醒工人"),
+        # Its cue word (功能) is the subject's, and it does not speak to the bot.
+        (conversation.ActionWhatCanYouDo, "what_can_you_do", "政务服务一体化智能终端有什么功能"),
     ],
 )
 async def test_a_question_the_nlu_took_for_chitchat_is_answered_from_the_plan(action, intent, text):
     dispatcher = CollectingDispatcher()
     await action().run(dispatcher, make_tracker(text, intent=intent), {})
     assert sources(dispatcher.messages)
+
+
+@pytest.mark.parametrize("text", ["你能做什么", "/what_can_you_do", "你能查长者饭堂吗", "长者饭堂这些你都能答吗"])
+async def test_what_the_bot_can_do_keeps_its_reply(text):
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionWhatCanYouDo().run(dispatcher, make_tracker(text, intent="what_can_you_do"), {})
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_what_can_you_do"]
 
 
 @pytest.mark.parametrize("text", ["上门康复找谁问", "企业想参与慈善事业找谁"])

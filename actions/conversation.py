@@ -267,6 +267,8 @@ MODE_CUES = {
     "voice_mandarin": ("cue_cantonese", "cue_mandarin"),
 }
 CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
+# 这正常吗 asks whether something is right, not for the normal mode (正常模式, 恢复正常).
+IS_IT_NORMAL = re.compile(r"正常[吗嘛么啊呀吧不]|正不正常|正唔正常")
 # Following is asked in a few words too (关注金沙路, 有新消息告诉我, 取消关注); a long message that names the plan's words
 # and asks, and says none of these, is a question (…金沙路一下大雨就水浸…今年区里有没有打算修一修金沙路？).
 FOLLOW_CUES = re.compile(r"关注|订阅|退订|通知|提醒|告诉我|盯着|更新|新消息|不用再|别再|不要再|唔使")
@@ -289,7 +291,8 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         says_its_own_cue = FOLLOW_CUES.search(normalize_question(message.get("text") or ""))
         return not says_its_own_cue and is_long_plan_question(message)
     if intent in MODE_CUES:
-        says_its_own_cue = _cues(MODE_CUES[intent]).search(normalize_question(message.get("text") or ""))
+        text = IS_IT_NORMAL.sub("", normalize_question(message.get("text") or ""))
+        says_its_own_cue = _cues(MODE_CUES[intent]).search(text)
         return not says_its_own_cue and is_long_plan_question(message)
     if intent in CHITCHAT_CUES or intent == "what_can_you_do":
         if is_long_plan_question(message):

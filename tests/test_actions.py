@@ -763,6 +763,14 @@ async def test_a_long_question_read_as_a_mode_switch_is_answered_and_switches_no
     assert not any(e.get("name") in ("elder_mode", "voice_lang") for e in events)
 
 
+async def test_a_long_question_asking_whether_something_is_normal_switches_no_mode():
+    text = "小区物业规定装修材料只能在指定的一家店买，不买就不让进场，这正常吗？有人管吗"
+    dispatcher = CollectingDispatcher()
+    events = await conversation.ActionSwitchMode().run(dispatcher, make_tracker(text, intent="elder_mode_off"), {})
+    assert sources(dispatcher.messages)
+    assert not any(e.get("name") == "elder_mode" for e in events)
+
+
 @pytest.mark.parametrize("intent", ["follow", "unfollow"])
 async def test_a_long_question_read_as_follow_is_answered_and_follows_nothing(intent):
     text = "我每天开车经过金沙路，路面坑坑洼洼的，车都开不快，我想问一下，今年区里有没有打算修一修金沙路？"

@@ -180,7 +180,9 @@ GENERIC_ROADS = frozenset(
     "道路 马路 公路 修路 条路 小路 大路 老路 新路 大马路 高速公路 快速路 主干道 人行道 城市道路 乡村道路 村道 大街 "
     "小街 街道 瓶颈路 断头路 铁路 网路 思路 出路 走路 上路 一路".split()
 )
-_NAME_FLAGS = frozenset({"ns", "nr", "nz", "nt", "x", "n"})
+# A name is a place's, a person's or another proper noun's, or a word jieba does not know; a common noun before 路/街
+# (or a common noun ending in them) says what kind of road it is: 水泥路, 厂房街, 步行街.
+_NAME_FLAGS = frozenset({"ns", "nr", "nz", "nt", "x"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,7 +199,7 @@ def road_names(text: str) -> list[str]:
     words = [(w, "v" if w in phrases else f) for w, f in segment.cut_with_pos(text)]
     names = []
     for i, (word, flag) in enumerate(words):
-        if len(word) >= 3 and word.endswith(ROAD_SUFFIXES) and word not in GENERIC_ROADS and flag != "v":
+        if len(word) >= 3 and word.endswith(ROAD_SUFFIXES) and word not in GENERIC_ROADS and flag not in ("v", "n"):
             names.append(word)
         elif word in ROAD_SUFFIXES and i and words[i - 1][1] in _NAME_FLAGS and len(words[i - 1][0]) >= 2:
             names.append(words[i - 1][0] + word)

@@ -93,6 +93,9 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
         ("这条路几时修", False),
         ("区里什么时候修马路", False),  # a resident phrase (synonyms.yml) ending in 路 is not a road's name
         ("西区今年铺路吗", False),
+        ("水泥路开起来好颠，会不会铺成沥青的", False),  # a kind of road, not a road's name
+        ("那条老厂房街要改成园区吗", False),
+        ("步行街几时修好", False),
     ],
 )
 def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question, unknown):

@@ -100,11 +100,16 @@ def ask_kinds() -> dict[str, tuple[str, ...]]:
     return {kind: tuple(map(str, words)) for kind, words in raw.items()}
 
 
+# 在哪几件事上发力, 在哪些方面 ask which matters, not where (在哪).
+_WHICH_AREAS = re.compile(r"哪(?:几|些|一)?(?:件事|个?方面|块|项|个?领域|几个领域|几个方面)")
+
+
 def asks_for(text: str, passage: str = "") -> set[str]:
     """The kinds of fact `text` (normalized) asks for that a work plan does not give. A word ending in $ counts
     only at the end of the question (有没有加$: 今年有冇加?, not 有没有加强巡逻). A word the answering `passage`
     says itself is its subject, not a fact asked for: 知识产权评估费用补贴 names the passage's 费用, and 公交 is
     what a passage on bus lines is about."""
+    text = _WHICH_AREAS.sub("", text)
     end = text.rstrip(" ?!.,。？！，")
     return {
         kind

@@ -92,6 +92,9 @@ def test_what_kind_of_fact_a_question_asks_for(question, kind):
 
 def test_a_plain_need_asks_for_none_of_those():
     assert lexicon.asks_for("老人饭堂有没有") == set()
+    # Which matters, not where.
+    assert lexicon.asks_for("区里今年打算在哪几件事上下功夫") == set()
+    assert lexicon.asks_for("西区在哪些方面还要改进") == set()
 
 
 def test_a_word_the_passage_says_itself_is_its_subject_not_a_fact_asked_for():

@@ -347,7 +347,7 @@ def plan_surely_answers(message: dict[str, Any], or_fairly: bool = False) -> boo
     text = normalize_question(message.get("text") or "")
     if not has_meaningful_text(text):
         return False
-    intent = _question_intent(message)
+    intent = question_intent(message)
     kind = assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind
     return kind == SURE or (or_fairly and kind == FAIRLY_SURE)
 
@@ -358,11 +358,11 @@ async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any
 
     latest = tracker.latest_message or {}
     question = tracker.copy()
-    question.latest_message = {**latest, "intent": _question_intent(latest)}
+    question.latest_message = {**latest, "intent": question_intent(latest)}
     return await ActionAnswerFromPlan().run(dispatcher, question, domain)
 
 
-def _question_intent(message: dict[str, Any]) -> dict[str, Any]:
+def question_intent(message: dict[str, Any]) -> dict[str, Any]:
     """The NLU's best reading of a message as a question about the plan: the highest-ranked topic intent."""
     from knowledge.policy import TOPIC_INTENTS
 

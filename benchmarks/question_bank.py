@@ -94,9 +94,33 @@ def reaches_the_plan(text: str, parse: dict, answering: frozenset[str]) -> bool:
     )
 
 
+# How a message the NLU gave a chitchat intent is routed may hang on the plan's answer (a short about message the plan
+# surely answers is passed on: actions/conversation.py). Routing it with stand-in models that never answer, always
+# offer, or always answer tells whether it does, and on which kind of answer; each fold's own model then decides.
+ALWAYS, NEVER, IF_OFFERED, IF_SURE = "always", "never", "if offered", "if sure"
+
+
+def route(text: str, parse: dict, answering: frozenset[str]) -> str:
+    from unittest import mock
+
+    from knowledge import policy
+
+    def reaches(sure: float, fairly_sure: float) -> bool:
+        stand_in = policy.Model((), (), (), (), 0.0, sure, fairly_sure)
+        with mock.patch.object(policy, "default_model", lambda: stand_in):
+            return reaches_the_plan(text, parse, answering)
+
+    if reaches(2.0, 2.0):
+        return ALWAYS
+    if not reaches(-1.0, -1.0):
+        return NEVER
+    return IF_OFFERED if reaches(2.0, -1.0) else IF_SURE
+
+
 def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
     """Search every question as the action does; keep the features and the best passages. Each row's
     `lexical` row is the same question searched by its words alone, for the second opinion (policy.Model)."""
+    from actions.conversation import question_intent
     from actions.plan import ENTITY_TYPES, assess
     from knowledge.text import normalize_question
 
@@ -105,6 +129,11 @@ def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
     for item, parse in zip(bank, parses):
         intent = (parse.get("intent") or {}).get("name")
         confidence = (parse.get("intent") or {}).get("confidence")
+        routed = route(item["q"], parse, answering)
+        if routed != NEVER and intent not in answering:
+            # Passed on by a chitchat action (actions/conversation.py): answered with the NLU's best topic intent.
+            asked = question_intent(parse)
+            intent, confidence = asked["name"], asked["confidence"]
         entities = [e["value"] for e in parse.get("entities") or [] if e.get("entity") in ENTITY_TYPES]
         text = normalize_question(item["q"])
         started = time.perf_counter()
@@ -119,7 +148,7 @@ def read_questions(bank: list[dict], kb, parses: list[dict]) -> list[dict]:
                 "found": found,
                 "features": found.features,
                 "intent": intent,
-                "reaches": reaches_the_plan(item["q"], parse, answering),
+                "route": routed,
                 "seconds": elapsed,
                 "text": kb.analyze(text).text,  # as the wording model reads it
                 "lexical": {"item": item, "found": by_words, "features": by_words.features},
@@ -184,7 +213,13 @@ def judge(row: dict, model) -> dict:
     item, found = row["item"], row["found"]
     decision = policy.decide(row["features"], model)
     outcome = {"kind": decision.kind, "probability": decision.probability}
-    if not row["reaches"]:  # the NLU sent it elsewhere (a greeting, 再说一遍, …): no answer from the plan
+    reaches = row["route"] == ALWAYS or (
+        row["route"] == IF_OFFERED
+        and decision.kind != policy.DECLINE
+        or row["route"] == IF_SURE
+        and decision.kind == policy.SURE
+    )
+    if not reaches:  # the NLU sent it elsewhere (a greeting, 再说一遍, …): no answer from the plan
         outcome["kind"] = "elsewhere"
     if outcome["kind"] in (policy.DECLINE, "elsewhere") or not found.hits:
         outcome.update(source=False, right_passage=False, keywords=False, passage=None)

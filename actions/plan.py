@@ -422,8 +422,10 @@ def _has_own_words(kb, text: str, found: Assessment) -> bool:
 def asks_for_more(text: str, intent: str | None = None) -> bool:
     """还有呢, 另外一条呢, 还有没有别的, 下一条: the message asks only for more of the last answer (a short message
     the NLU reads as such counts too, unless it names a subject of the plan: 河长制还有吗 and 还有别的养老服务吗
-    are questions of their own)."""
+    are questions of their own, and so is 东区呢, which asks about another place)."""
     bare = letters_and_digits(text)
+    if lexicon.other_place(text, ""):
+        return False
     if _MORE_CUE.search(bare) and _MORE_ONLY.match(bare):
         return True
     return intent == MORE_INTENT and len(bare) <= MORE_INTENT_CHARS and not _names_a_subject(text)

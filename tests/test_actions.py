@@ -648,9 +648,18 @@ def test_a_normalized_cantonese_request_for_more_is_one():
     assert asks_for_more(normalize_question("仲有冇呀？"))
 
 
-@pytest.mark.parametrize("text, more", [("仲有冇呀", True), ("还有其他吗", True), ("河涨制还有吗", False)])
+@pytest.mark.parametrize(
+    "text, more",
+    [("仲有冇呀", True), ("还有其他吗", True), ("河涨制还有吗", False), ("东区呢", False), ("还有石岐呢", False)],
+)
 def test_a_short_message_the_nlu_reads_as_more_is_more_unless_it_names_a_subject(text, more):
     assert asks_for_more(normalize_question(text), intent="ask_more") is more
+
+
+async def test_another_district_after_an_answer_is_declined_by_name():
+    # Not "I have told you all": that would let a resident take 西区's figures for 东区's.
+    messages, _ = await ask("东区呢？", intent="ask_more", slots={"last_topic": None})
+    assert not sources(messages) and "东区" in text_of(messages)
 
 
 def test_other_passages_offered_hold_a_good_share_of_the_question():

@@ -272,7 +272,9 @@ def features(
         "missing_share": best.worst_missing / best.content_weight if best.content_weight else 1.0,
         "content_terms": float(len(content)),
         "matched_share": len(best.matched) / max(1, len(query.groups)),
-        "has_entity": float(bool(query.entities)),
+        # A name said in the resident's story before the ask (我哋屋企喺馬山住咗三十幾年，佢叫我問清楚：安置房幾時…) is
+        # where they are, not a name the answer must have.
+        "has_entity": float(any(g.kind == "entity" and query.in_focus(g) for g in query.groups)),
         "entity_agrees": float(bool(set(query.entities) & passage_entities)),
         "topic_agrees": float(bool(topic) and topic in (best.passage.get("topics") or [])),
         "topic_intent": float(intent in TOPIC_INTENTS),

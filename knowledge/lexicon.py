@@ -327,9 +327,7 @@ def without_emergency(text: str) -> str:
 
 
 # Words after which a long question says what it asks (我是中学老师，准备…，想问下西区…).
-ASK_MARKERS = (
-    "想问", "想了解", "想知道", "请问", "问下", "问问", "问一下", "请教", "想咨询", "咨询下", "打听", "问清楚", "搞清楚", "弄清楚"
-)
+ASK_MARKERS = tuple("想问 想了解 想知道 请问 问下 问问 问一下 请教 想咨询 咨询下 打听 问清楚 搞清楚 弄清楚".split())
 
 
 def focus_start(text: str) -> int:

@@ -107,6 +107,20 @@ def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question
     assert (found.decision.kind == policy.DECLINE) is unknown
 
 
+@pytest.mark.parametrize(
+    "question, named",
+    [
+        ("马山片区的安置房几时可以入住", True),
+        ("我哋屋企喺马山住咗三十几年，佢叫我问清楚：安置房几时可以搬入去？", False),  # 马山 is where they live
+    ],
+)
+def test_a_name_counts_as_asked_only_where_the_asking_is(kb, question, named):
+    from actions.plan import assess
+
+    found = assess(kb, question, "ask_plan", 0.9)
+    assert found.features["has_entity"] == float(named)
+
+
 def test_a_when_question_whose_passage_gives_a_date_is_answered_whatever_the_model():
     strict = model(sure=0.9999999, fairly_sure=0.999999)  # declines anything on its own
     asked = {"content_terms": 2.0, "coverage": 1.0, "all_covered": 1.0, "asks_when": 1.0}

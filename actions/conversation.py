@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import lexicon
-from knowledge.policy import FAIRLY_SURE, SURE
+from knowledge.policy import DECLINE, SURE
 from knowledge.text import has_meaningful_text, letters_and_digits, normalize_question
 
 from . import replies
@@ -276,11 +276,9 @@ FOLLOW_CUES = re.compile(r"关注|订阅|退订|通知|提醒|告诉我|盯着|�
 
 def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
-    the plan's words; a long about, ask_contact, following, forget_me or repeat message that names them and asks,
-    and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
-    a short about/ask_contact message the plan answers, surely or fairly (its closest passage offered as such), and
-    that says none of its intent's cue words (工厂出事前能不能早点提醒工人); an
-    ask_contact message that names the plan's words and that the plan surely answers (企业想参与慈善事业找谁). The
+    the plan's words; a long about, what_can_you_do, ask_contact, following, forget_me or repeat message that names
+    them and asks, and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
+    a short one of about, what_can_you_do or ask_contact that the plan answers (`_chitchat_is_a_question`). The
     question bank routes with this too (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
     if intent in ("feedback_helpful", "feedback_not_helpful"):
@@ -295,21 +293,7 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
         says_its_own_cue = _cues(MODE_CUES[intent]).search(text)
         return not says_its_own_cue and is_long_plan_question(message)
     if intent in CHITCHAT_CUES or intent == "what_can_you_do":
-        if is_long_plan_question(message):
-            return True
-        if intent != "ask_contact" and _asks_the_plan_not_the_bot(message):
-            return True  # 政务服务一体化智能终端有什么功能: the terminal's, not the bot's
-    if intent in CHITCHAT_CUES:
-        if (
-            intent == "ask_contact"
-            and asks_about_the_plan(message.get("text") or "")
-            and plan_surely_answers(message, or_fairly=True)
-        ):
-            # 企业想参与慈善事业找谁: the plan's answer (which says whom to ask), or its closest passage offered as
-            # such, and then the phone list; not the phone list alone.
-            return True
-        says_its_own_cue = _cues(CHITCHAT_CUES[intent]).search(normalize_question(message.get("text") or ""))
-        return not says_its_own_cue and plan_surely_answers(message, or_fairly=True)
+        return is_long_plan_question(message) or _chitchat_is_a_question(message, intent)
     return False
 
 
@@ -317,18 +301,33 @@ def passes_on_as_question(message: dict[str, Any]) -> bool:
 ADDRESSES_THE_BOT = re.compile(r"你|您|助手|机器人|bot|\bai\b|人工智能|这个系统|这个程序|小程序", re.IGNORECASE)
 
 
-def _asks_the_plan_not_the_bot(message: dict[str, Any]) -> bool:
-    """An about or what_can_you_do message that names the plan's words, does not speak to the bot or ask where its
-    answers come from (數據係邊度嚟), and that the plan surely answers: its cue word is the subject's (智能终端有什么
-    功能, 那些片区的用途), not the bot's."""
-    text = normalize_question(message.get("text") or "")
-    return (
+def _chitchat_is_a_question(message: dict[str, Any], intent: str) -> bool:
+    """A short about, what_can_you_do or ask_contact message that is a question about the plan (the plan is asked
+    once):
+    - ask_contact that names the plan's words or says none of its cue words, and that the plan answers surely or
+      fairly: 企业想参与慈善事业找谁 gets the plan's answer (which says whom to ask), or its closest passage offered
+      as such, and then the phone list; 有人收保护费，有冇人理 is not asking for a phone number;
+    - about or what_can_you_do that names the plan's words, does not speak to the bot or ask where its answers come
+      from (數據係邊度嚟), and that the plan surely answers: its cue word is the subject's (政务服务一体化智能终端有
+      什么功能, 那些片区的用途), not the bot's;
+    - about that says none of its cue words and that the plan answers surely or fairly (工厂出事前能不能早点提醒工人).
+    """
+    raw = message.get("text") or ""
+    text = normalize_question(raw)
+    says_its_own_cue = intent in CHITCHAT_CUES and bool(_cues(CHITCHAT_CUES[intent]).search(text))
+    if intent == "ask_contact":
+        return (asks_about_the_plan(raw) or not says_its_own_cue) and plan_answer(message) != DECLINE
+    not_the_bots = (
         not text.startswith("/")
         and not ADDRESSES_THE_BOT.search(text)
         and not _cues(("cue_source",)).search(text)
         and asks_about_the_plan(text)
-        and plan_surely_answers(message)
     )
+    offered_will_do = intent == "about" and not says_its_own_cue
+    if not (not_the_bots or offered_will_do):
+        return False
+    kind = plan_answer(message)
+    return (not_the_bots and kind == SURE) or (offered_will_do and kind != DECLINE)
 
 
 @functools.lru_cache(maxsize=8)
@@ -337,19 +336,18 @@ def _cues(names: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(line.strip()[2:] for n in names for line in cues[n].splitlines() if line.strip()))
 
 
-def plan_surely_answers(message: dict[str, Any], or_fairly: bool = False) -> bool:
-    """True when the plan surely answers the message read as a question (「爱心父母大联盟」是做什么的？, which the NLU
-    may take for a question about the bot's sources); 资料是哪里来的 is not such a question. With `or_fairly`, a
-    fairly-sure reading is enough: the NLU gave the topic intents little confidence, which the model counts
-    against the plan."""
+def plan_answer(message: dict[str, Any]) -> str:
+    """What the plan would do with the message read as a question (policy.SURE, FAIRLY_SURE or DECLINE), with the
+    NLU's best topic intent: 「爱心父母大联盟」是做什么的？, which the NLU may take for a question about the bot's
+    sources, is answered surely; 资料是哪里来的 is declined. The topic intents' confidence is low for such a
+    message, which the model counts against the plan: that is why a fairly-sure reading may be enough."""
     from .plan import assess
 
     text = normalize_question(message.get("text") or "")
     if not has_meaningful_text(text):
-        return False
+        return DECLINE
     intent = question_intent(message)
-    kind = assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind
-    return kind == SURE or (or_fairly and kind == FAIRLY_SURE)
+    return assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind
 
 
 async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:

@@ -230,11 +230,17 @@ QUESTION_CUES = (
 def asks_about_the_plan(text: str) -> bool:
     """True when typed text names two words (of two characters or more) that the plan has, or names one and
     asks something (街边的垃圾没人清理，有人管吗): a question, not a verdict on an answer (这个回答没什么用)."""
-    kb = knowledge_base()
-    query = kb.analyze(text)
-    named = [g for g in query.groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)]
-    asks = any(cue in query.text for cue in QUESTION_CUES)
+    named = plan_words(text)
+    asks = any(cue in knowledge_base().analyze(text).text for cue in QUESTION_CUES)
     return len(named) >= PLAN_WORDS_OF_A_QUESTION or (len(named) == 1 and asks)
+
+
+def plan_words(text: str) -> list[str]:
+    """The words (of two characters or more) of `text` that the plan has."""
+    kb = knowledge_base()
+    return [
+        g.label for g in kb.analyze(text).groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)
+    ]
 
 
 # Residents ask where the answers come from (about) or whom to call (contacts) in a few words; a long message that
@@ -304,9 +310,10 @@ ADDRESSES_THE_BOT = re.compile(r"你|您|助手|机器人|bot|\bai\b|人工智�
 def _chitchat_is_a_question(message: dict[str, Any], intent: str) -> bool:
     """A short about, what_can_you_do or ask_contact message that is a question about the plan (the plan is asked
     once):
-    - ask_contact that names the plan's words or says none of its cue words, and that the plan answers surely or
-      fairly: 企业想参与慈善事业找谁 gets the plan's answer (which says whom to ask), or its closest passage offered
-      as such, and then the phone list; 有人收保护费，有冇人理 is not asking for a phone number;
+    - ask_contact that names the plan's words besides its cue words, or says none of those, and that the plan
+      answers surely or fairly: 企业想参与慈善事业找谁 gets the plan's answer (which says whom to ask), or its closest
+      passage offered as such, and then the phone list; 有人收保护费，有冇人理 is not asking for a phone number;
+      有没有人工 and 可以打给谁 keep the phone list;
     - about or what_can_you_do that names the plan's words, does not speak to the bot or ask where its answers come
       from (數據係邊度嚟), and that the plan surely answers: its cue word is the subject's (政务服务一体化智能终端有
       什么功能, 那些片区的用途), not the bot's;
@@ -316,7 +323,10 @@ def _chitchat_is_a_question(message: dict[str, Any], intent: str) -> bool:
     text = normalize_question(raw)
     says_its_own_cue = intent in CHITCHAT_CUES and bool(_cues(CHITCHAT_CUES[intent]).search(text))
     if intent == "ask_contact":
-        return (asks_about_the_plan(raw) or not says_its_own_cue) and plan_answer(message) != DECLINE
+        # Its cue word asks (找谁); the rest must name a subject of the plan's: 有没有人工 names the plan's 人工
+        # (wages) only through its cue.
+        subject = _cues(CHITCHAT_CUES[intent]).sub("", text)
+        return (bool(plan_words(subject)) or not says_its_own_cue) and plan_answer(message) != DECLINE
     not_the_bots = (
         not text.startswith("/")
         and not ADDRESSES_THE_BOT.search(text)

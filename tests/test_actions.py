@@ -739,6 +739,9 @@ async def test_whom_to_ask_about_a_plan_subject_gets_what_the_plan_says_and_the_
         (conversation.ActionAbout, "about", "你的资料是哪里来的", "我根据这些文件回答问题"),
         (conversation.ActionGiveContacts, "ask_contact", "我要找人工", "可以打这些电话咨询"),
         (conversation.ActionAbout, "about", "數據係邊度嚟", "我根据这些文件回答问题"),
+        # 人工 (wages in Cantonese) is a plan word, but here it is the asking itself.
+        (conversation.ActionGiveContacts, "ask_contact", "有没有人工", "可以打这些电话咨询"),
+        (conversation.ActionGiveContacts, "ask_contact", "可以打给谁", "可以打这些电话咨询"),
     ],
 )
 async def test_a_short_chitchat_message_keeps_its_reply(action, intent, text, says):

@@ -118,6 +118,21 @@ def asks_for(text: str, passage: str = "") -> set[str]:
     }
 
 
+# A work plan says what will be done, never how to get somewhere or who holds an office: 黄健故居在哪里，怎样去
+# and 中山一中西区中学校长是谁 are declined whatever passage names the place or the school. 怎么去 must end the
+# question (我要怎么去申请 asks how to apply); the plan's 习近平总书记 is not an office holder asked about.
+_ASKS_DIRECTIONS = re.compile(r"(?:怎么|怎样|点样|点)(?:去|走)$|坐几路|几路车|几号线")
+_ASKS_OFFICE_HOLDER = re.compile(
+    r"(?:校长|院长|主任|(?<!总)书记|局长|区长|镇长|站长|所长|厂长|会长|河长|负责人)(?:现在|现任|目前)?(?:是谁|是哪个|是哪位|叫什么|姓什么)"
+)
+
+
+def asks_what_no_plan_gives(text: str) -> bool:
+    """Whether `text` (normalized) asks the way to a place or the name of an office holder."""
+    end = text.rstrip(" ?!.,。？！，啊呀呢吗")
+    return bool(_ASKS_DIRECTIONS.search(end) or _ASKS_OFFICE_HOLDER.search(text))
+
+
 # 金沙路几时修好 asks when; a passage that names no month, season or year of its own gives no date.
 _ASKS_WHEN = re.compile(r"什么时候|啥时候|几时|何时|哪年|哪一年|多久|多长时间|几月|哪个月|哪天|几号|要等多")
 _GIVES_A_DATE = re.compile(r"\d+月|\d+日|年底|年内|年初|年中|上半年|下半年|月底|季度")

@@ -237,6 +237,8 @@ def features(
             lexicon.other_district(lexicon.asked_part(query.text, query.focus), hits[0].passage["text"] if hits else "")
         )
     )
+    # Not a feature of the model but a rule of decide(): the way to a place, the name of an office holder.
+    question["asks_no_plan_fact"] = float(lexicon.asks_what_no_plan_gives(query.text[query.focus :]))
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)
     # Not features of the model but a rule of decide(): a when-question whose passage gives a time.
@@ -319,6 +321,8 @@ def decide(values: dict[str, float], model: Model | None = None) -> Decision:
         return Decision(DECLINE, 0.0)  # 岐江公路会不会拓宽: the plan's roads are not that one
     if values.get("another_district"):
         return Decision(DECLINE, 0.0)  # 石岐区今年有什么民生实事: West District's plan does not say
+    if values.get("asks_no_plan_fact"):
+        return Decision(DECLINE, 0.0)  # 黄健故居在哪里，怎样去; 中山一中西区中学校长是谁
     if values.get("asks_meaning"):
         return Decision(SURE, 1.0)  # 白改黑是什么意思: the staff glossary explains it (actions/plan.py)
     if values.get("asks_when") and values.get("gives_date") and values.get("all_covered"):

@@ -83,6 +83,28 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
 
 
 @pytest.mark.parametrize(
+    "question, declined",
+    [
+        ("黄健故居喺邊度，點樣去", True),  # the plan names the place, never the way there
+        ("云南永善县松溪镇怎么去", True),
+        ("从西区去中山站坐几路车", True),
+        ("中山一中西区中学校长是谁", True),  # nor who holds an office
+        ("西区办事处现任主任系边个", True),
+        ("我要怎么去申请长者饭堂", False),  # 怎么去 asks how to go about it, not the way
+        ("区里要及时学习总书记哪方面的讲话", False),
+        ("每条河是不是都有专门的负责人", False),
+    ],
+)
+def test_the_way_somewhere_or_an_office_holder_is_declined_whatever_the_model(kb, question, declined):
+    from actions.plan import assess
+
+    generous = model(sure=0.0, fairly_sure=0.0)
+    found = assess(kb, question, "ask_plan", 0.95, model=generous)
+    assert found.features["asks_no_plan_fact"] == float(declined)
+    assert (found.decision.kind == policy.DECLINE) is declined
+
+
+@pytest.mark.parametrize(
     "question, unknown",
     [
         ("岐江公路会不会拓宽", True),  # a road the plan never names: its list of roads says nothing of it

@@ -163,11 +163,11 @@ class ActionGiveContacts(Action):
                 topic = next((e["value"] for e in events if e.get("name") == "last_topic"), None)
                 self._say_contacts(dispatcher, topic or tracker.get_slot("last_topic"))
             return events
-        self._say_contacts(dispatcher, tracker.get_slot("last_topic"))
+        self._say_contacts(dispatcher, tracker.get_slot("last_topic"), first=what_the_plan_lacks(message))
         return []
 
     @staticmethod
-    def _say_contacts(dispatcher, topic: str | None) -> None:
+    def _say_contacts(dispatcher, topic: str | None, first: str = "") -> None:
         contacts = knowledge_base().contacts(topic)
         lines = ["可以打这些电话咨询："]
         for c in contacts[:3]:
@@ -176,7 +176,21 @@ class ActionGiveContacts(Action):
             lines.append(f"{c['name']}：{c['phone']}{hours}{where}")
         if len(lines) == 1:
             lines.append(replies.contact_text([]))
-        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(text="\n".join([first, *lines] if first else lines))
+
+
+def what_the_plan_lacks(message: dict[str, Any]) -> str:
+    """For a message asking whom to call about a subject the plan names, for a fact it does not give (马山安置房一平方
+    几多钱？想帮屋企人问下): what the plan lacks, said before the phone list, so the resident is not left to wonder
+    whether the plan has the price. Empty when the message names none of the plan's words besides its cue words."""
+    from .plan import assess
+
+    text = normalize_question(message.get("text") or "")
+    if not plan_words(_cues(CHITCHAT_CUES["ask_contact"]).sub("", text)):
+        return ""
+    intent = question_intent(message)
+    found = assess(knowledge_base(), text, intent["name"], intent["confidence"])
+    return found.why if found.decision.kind == DECLINE else ""
 
 
 class ActionRecordFeedback(Action):

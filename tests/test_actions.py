@@ -733,6 +733,15 @@ async def test_whom_to_ask_about_a_plan_subject_gets_what_the_plan_says_and_the_
     assert dispatcher.messages[-1]["text"].startswith("可以打这些电话咨询") and not sources(dispatcher.messages[-1:])
 
 
+async def test_whom_to_ask_for_a_fact_the_plan_lacks_is_told_so_before_the_contacts():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("马山安置房一平方几多钱？想帮屋企人问下", intent="ask_contact")
+    await conversation.ActionGiveContacts().run(dispatcher, tracker, {})
+    said = text_of(dispatcher.messages)
+    assert said.startswith("计划里没有") and "马山" in said.splitlines()[0]
+    assert "可以打这些电话咨询" in said and not sources(dispatcher.messages)
+
+
 @pytest.mark.parametrize(
     "action, intent, text, says",
     [

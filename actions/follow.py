@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import catalog
 
-from .conversation import answer_as_question, passes_on_as_question
+from .conversation import answer_as_question, asks_to_stop, passes_on_as_question
 from .resources import knowledge_base
 
 REACHABLE_PREFIXES = ("telegram-",)
@@ -122,6 +122,8 @@ class ActionFollow(Action):
             dispatcher.utter_message(text=ONLY_TELEGRAM if intent == "follow" else NOTHING_HERE)
             return []
         subject = find_subject(tracker)
+        if intent == "unfollow" and not asks_to_stop(tracker.latest_message or {}):
+            subject = None  # 提醒一下 misread as unfollow stops nothing: the list, with a stop button each, instead
         if subject is None:
             if intent == "unfollow":
                 dispatcher.utter_message(json_message={"following": True})

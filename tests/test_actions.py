@@ -805,6 +805,21 @@ async def test_a_long_question_read_as_follow_is_answered_and_follows_nothing(in
     assert not any((m.get("custom") or {}).get("follow_op") for m in dispatcher.messages)
 
 
+async def test_a_question_read_as_unfollow_that_asks_to_stop_nothing_is_answered():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("厂里出事之前能不能提前发个通知提醒一下", intent="unfollow", sender="telegram-abc")
+    await follow.ActionFollow().run(dispatcher, tracker, {})
+    assert sources(dispatcher.messages)  # the plan's early warning for work safety
+    assert not any((m.get("custom") or {}).get("follow_op") for m in dispatcher.messages)
+
+
+async def test_an_unfollow_reading_without_a_word_for_stopping_stops_nothing():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("提醒一下", intent="unfollow", sender="telegram-abc", slots={"last_entity": "金沙路"})
+    await follow.ActionFollow().run(dispatcher, tracker, {})
+    assert [m.get("custom") for m in dispatcher.messages] == [{"following": True}]  # the list, to stop from
+
+
 @pytest.mark.parametrize(
     "text, intent",
     [

@@ -346,7 +346,9 @@ def _chitchat_is_a_question(message: dict[str, Any], intent: str) -> bool:
     - about or what_can_you_do that names the plan's words, does not speak to the bot or ask where its answers come
       from (數據係邊度嚟), and that the plan surely answers: its cue word is the subject's (政务服务一体化智能终端有
       什么功能, 那些片区的用途), not the bot's;
-    - about that says none of its cue words and that the plan answers surely or fairly (工厂出事前能不能早点提醒工人).
+    - about that says none of its cue words and that the plan answers surely or fairly (工厂出事前能不能早点提醒工人);
+    - about or what_can_you_do that does not speak to the bot and asks the way somewhere or an office holder's name
+      (退役军人服务站的站长是谁): the plan's decline says what it lacks.
     """
     raw = message.get("text") or ""
     text = normalize_question(raw)
@@ -365,6 +367,8 @@ def _chitchat_is_a_question(message: dict[str, Any], intent: str) -> bool:
     offered_will_do = intent == "about" and not says_its_own_cue
     if not (not_the_bots or offered_will_do):
         return False
+    if not_the_bots and lexicon.asks_what_no_plan_gives(text):
+        return True  # 退役军人服务站的站长是谁 (是谁 as in 你是谁): declined with what the plan lacks, and whom to call
     kind = plan_answer(message)
     return (not_the_bots and kind == SURE) or (offered_will_do and kind != DECLINE)
 

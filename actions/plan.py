@@ -519,6 +519,13 @@ NOT_GIVEN = {
 }
 
 
+def _lacks(asked: list[str]) -> str:
+    """计划里没有写具体地点, and the second kind asked too (那招聘会具体哪天在哪里办: 也没有写具体日期)."""
+    return "，也没有写".join(
+        f"计划里没有写{NOT_GIVEN[kind]}" if i == 0 else NOT_GIVEN[kind] for i, kind in enumerate(asked[:2])
+    )
+
+
 def _why_declined(
     kb, text: str, values: dict[str, float], unknown_roads: list[str], hits: list[Hit], model=None, entities=()
 ) -> str:
@@ -543,7 +550,9 @@ def _why_declined(
         named = [e for e in entities if e in best.passage["entities"]]
         # Whether the plan speaks of the subject is a question of its words: the second opinion's (words alone).
         model = model or policy.default_model()
-        subject = policy.decide(values | {f"asks_{kind}": 0.0 for kind in asked}, model.lexical or model)
+        subject = policy.decide(
+            values | {f"asks_{kind}": 0.0 for kind in asked} | {"asks_no_plan_fact": 0.0}, model.lexical or model
+        )
         where = f"「{best.passage['heading']}」这部分" if best.passage["heading"] else ""
         if subject.kind != policy.DECLINE:
             longest = {
@@ -551,11 +560,11 @@ def _why_declined(
             }
             named = named or sorted((e for e in longest if longest[e]), key=lambda e: -longest[e])
             about = f"讲到{named[0]}" if named else "讲到这件事"
-            return (
-                f"计划里没有写{NOT_GIVEN[asked[0]]}。计划{_only_there(kb, best, named)}{where}{about}，没有更多细节。"
-            )
+            return f"{_lacks(asked)}。计划{_only_there(kb, best, named)}{where}{about}，没有更多细节。"
         if named:  # only the name is the plan's: 沙朗那边有没有打算建停车场
             return f"计划里没有讲到这一点。计划{_only_there(kb, best, named)}{where}提到{named[0]}。"
+        # 河长是谁, 区政务服务中心在哪里: whatever the plan speaks of, it does not give that kind of fact.
+        return f"{_lacks(asked)}。"
     return ""
 
 

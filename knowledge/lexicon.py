@@ -121,16 +121,23 @@ def asks_for(text: str, passage: str = "") -> set[str]:
 # A work plan says what will be done, never how to get somewhere or who holds an office: 黄健故居在哪里，怎样去
 # and 中山一中西区中学校长是谁 are declined whatever passage names the place or the school. 怎么去 must end the
 # question (我要怎么去申请 asks how to apply); the plan's 习近平总书记 is not an office holder asked about.
-_ASKS_DIRECTIONS = re.compile(r"(?:怎么|怎样|点样|点)(?:去|走)$|坐几路|几路车|几号线")
+# 点样行最近 (Cantonese: which way is shortest) asks the way too; 怎样行 alone (will it do?) does not.
+_ASKS_DIRECTIONS = re.compile(
+    r"(?:怎么|怎样|点样|点)(?:去|走)(?:最近|最快|最方便)?$|(?:怎么|怎样|点样|点)行(?:最近|最快|最方便)$|点行$|坐几路|几路车|几号线"
+)
+_OFFICES = r"(?:校长|院长|主任|(?<!总)书记|局长|区长|镇长|站长|所长|厂长|会长|河长|负责人)"
 _ASKS_OFFICE_HOLDER = re.compile(
-    r"(?:校长|院长|主任|(?<!总)书记|局长|区长|镇长|站长|所长|厂长|会长|河长|负责人)(?:现在|现任|目前)?(?:是谁|是哪个|是哪位|叫什么|姓什么)"
+    _OFFICES + r"(?:现在|现任|目前)?(?:是谁|是哪个|是哪位|叫什么|姓什么)|谁(?:是|系)[^,.;!?]{0,8}?" + _OFFICES
 )
 
 
-def asks_what_no_plan_gives(text: str) -> bool:
-    """Whether `text` (normalized) asks the way to a place or the name of an office holder."""
+def asks_what_no_plan_gives(text: str) -> str:
+    """What of the kinds no work plan gives `text` (normalized) asks: "place" (the way to a place), "who" (the name
+    of an office holder) or ""."""
     end = text.rstrip(" ?!.,。？！，啊呀呢吗")
-    return bool(_ASKS_DIRECTIONS.search(end) or _ASKS_OFFICE_HOLDER.search(text))
+    if _ASKS_DIRECTIONS.search(end):
+        return "place"
+    return "who" if _ASKS_OFFICE_HOLDER.search(text) else ""
 
 
 # 金沙路几时修好 asks when; a passage that names no month, season or year of its own gives no date.
@@ -345,10 +352,28 @@ def without_emergency(text: str) -> str:
 ASK_MARKERS = tuple("想问 想了解 想知道 请问 问下 问问 问一下 请教 想咨询 咨询下 打听 问清楚 搞清楚 弄清楚".split())
 
 
+# A first clause that only says where in the district the resident lives (我住长洲，… / 我喺长洲住，… / 我屋企喺沙朗，…,
+# normalized) is their story: 长洲 is not what 我住长洲，屋企附近条河涌成日好臭，今年区里有冇整治？ asks about.
+_RESIDENCE = re.compile(
+    r"^我(?:们)?(?:家里?)?住在?[^,.;!?]{1,8},|^我(?:们)?(?:家里?)?在[^,.;!?]{1,8}住,|^我(?:们)?家里?在[^,.;!?]{1,8},"
+)
+
+
+def residence_end(text: str) -> int:
+    """Where a first clause saying where the resident lives ends, or 0. A place outside the district is asked
+    about (我住石岐，有没有长者饭堂 wants 石岐's), and so is a clause that asks; 我在长洲开了间小店 says what the
+    resident does there, which may be what is asked about."""
+    found = _RESIDENCE.match(text)
+    if not found or _ASKING.search(found.group()) or any(p in found.group() for p in other_places()):
+        return 0
+    return found.end()
+
+
 def focus_start(text: str) -> int:
-    """Where what is asked starts in `text`: just after its last ask marker, or 0 when it has none."""
+    """Where what is asked starts in `text`: just after its last ask marker, or after a first clause saying where
+    the resident lives, or 0."""
     ends = [text.rfind(m) + len(m) for m in ASK_MARKERS if m in text]
-    return max(ends, default=0)
+    return max(ends, default=0) or residence_end(text)
 
 
 def sound_keys(word: str) -> list[tuple[str, ...]]:

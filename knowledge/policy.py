@@ -238,7 +238,10 @@ def features(
         )
     )
     # Not a feature of the model but a rule of decide(): the way to a place, the name of an office holder.
-    question["asks_no_plan_fact"] = float(lexicon.asks_what_no_plan_gives(query.text[query.focus :]))
+    no_plan_fact = lexicon.asks_what_no_plan_gives(query.text[query.focus :])
+    question["asks_no_plan_fact"] = float(bool(no_plan_fact))
+    if no_plan_fact:  # the decline says what the plan lacks (actions/plan.py)
+        question[f"asks_{no_plan_fact}"] = 1.0
     question["long_question"] = float(len(query.groups) >= LONG_QUESTION)
     question["wording"] = wording_probability(query.text)
     # Not features of the model but a rule of decide(): a when-question whose passage gives a time.

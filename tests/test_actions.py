@@ -742,6 +742,18 @@ async def test_whom_to_ask_for_a_fact_the_plan_lacks_is_told_so_before_the_conta
     assert "可以打这些电话咨询" in said and not sources(dispatcher.messages)
 
 
+async def test_an_office_holder_asked_as_about_gets_what_the_plan_lacks_not_the_sources():
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionAbout().run(dispatcher, make_tracker("退役军人服务站的站长是谁？", intent="about"), {})
+    said = text_of(dispatcher.messages)
+    assert said.startswith("抱歉，计划里没有") and "退役军人" in said and not sources(dispatcher.messages)
+
+
+async def test_a_rule_decline_with_no_passage_to_point_at_still_says_what_the_plan_lacks():
+    messages, _ = await ask("河长是谁")
+    assert text_of(messages).startswith("抱歉，计划里没有写负责人是谁。") and not sources(messages)
+
+
 @pytest.mark.parametrize(
     "action, intent, text, says",
     [

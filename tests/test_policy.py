@@ -88,8 +88,12 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
         ("黄健故居喺邊度，點樣去", True),  # the plan names the place, never the way there
         ("云南永善县松溪镇怎么去", True),
         ("从西区去中山站坐几路车", True),
+        ("从西区去岐江公园点样行最近？", True),
+        ("去长者饭堂点行？", True),
         ("中山一中西区中学校长是谁", True),  # nor who holds an office
         ("西区办事处现任主任系边个", True),
+        ("退役军人服务站的站长是谁？", True),
+        ("老人申请长者饭堂要怎样才行", False),
         ("我要怎么去申请长者饭堂", False),  # 怎么去 asks how to go about it, not the way
         ("区里要及时学习总书记哪方面的讲话", False),
         ("每条河是不是都有专门的负责人", False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge import lexicon
+from knowledge.text import normalize_question
 
 
 def groups(kb, question):
@@ -70,6 +71,31 @@ def test_context_before_the_question_counts_less(kb):
     best = max(kb.search("我是中学老师，准备给学生讲讲，想问下西区今年修哪些路"), key=lambda h: h.coverage)
     assert "路" in best.passage["text"]
     assert "路" in kb.search("我是中学老师，准备给学生讲讲，想问下西区今年修哪些路", topic="roads")[0].passage["text"]
+
+
+@pytest.mark.parametrize(
+    "question, story",
+    [
+        ("我住长洲，屋企附近条河涌成日好臭，今年区里有冇整治？", "我住长洲,"),
+        ("我喺沙朗住，附近有冇长者饭堂", "我在沙朗住,"),
+        ("我屋企喺马山，安置房几时交楼", "我家里在马山,"),
+        ("我住石岐，有没有长者饭堂", ""),  # a place outside the district may be what is asked about
+        ("我在长洲开了间小店，有什么扶持", ""),  # what the resident does there may be too
+        ("我住哪里都一样，有没有长者饭堂", ""),  # it asks
+    ],
+)
+def test_where_the_resident_lives_is_their_story(question, story):
+    text = normalize_question(question)
+    assert text[: lexicon.focus_start(text)] == story
+
+
+def test_a_neighbourhood_said_first_does_not_stand_in_for_what_is_asked(kb):
+    from actions.plan import assess
+
+    found = assess(
+        kb, normalize_question("我住长洲，屋企附近条河涌成日好臭，今年区里有冇整治？"), "ask_plan", 0.99, ["长洲"]
+    )
+    assert found.decision.kind == "sure" and "河涌" in found.hits[0].passage["heading"]  # 加强河涌水体治理
 
 
 @pytest.mark.parametrize(

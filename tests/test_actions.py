@@ -749,6 +749,21 @@ async def test_an_office_holder_asked_as_about_gets_what_the_plan_lacks_not_the_
     assert said.startswith("抱歉，计划里没有") and "退役军人" in said and not sources(dispatcher.messages)
 
 
+async def test_a_decline_names_both_kinds_of_fact_asked():
+    messages, _ = await ask("专场招聘会具体哪天在哪里办？", intent="ask_employment")
+    said = text_of(messages)
+    assert said.startswith("抱歉，计划里没有写具体地点，也没有写具体日期。") and "专场招聘会" in said
+
+
+async def test_where_an_office_is_asked_as_whom_to_call_says_the_plan_gives_no_address():
+    dispatcher = CollectingDispatcher()
+    await conversation.ActionGiveContacts().run(
+        dispatcher, make_tracker("区政务服务中心在哪里？", intent="ask_contact"), {}
+    )
+    said = text_of(dispatcher.messages)
+    assert said.startswith("计划里没有写具体地点。") and "可以打这些电话咨询" in said
+
+
 async def test_a_rule_decline_with_no_passage_to_point_at_still_says_what_the_plan_lacks():
     messages, _ = await ask("河长是谁")
     assert text_of(messages).startswith("抱歉，计划里没有写负责人是谁。") and not sources(messages)

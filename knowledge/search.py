@@ -52,6 +52,9 @@ MAX_GROUPS = 24
 PART_RARITY = 0.45
 # Words whose spread over the passages is remembered; the least recently asked are forgotten past this.
 DF_CACHE_SIZE = 20000
+# Terms whose credit in every passage is remembered (a list of 114 pairs each, about 1 KB): residents' questions
+# share most of their words, and every question reads every passage.
+CREDIT_CACHE_SIZE = 4000
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,18 @@ class Snapshot:
     examples: examples.ExampleIndex | None = None
     example_keys: dict[tuple[str, int], int] = field(default_factory=dict)
     _df: _BoundedCache = field(default_factory=lambda: _BoundedCache(DF_CACHE_SIZE))
+    _credits: _BoundedCache = field(default_factory=lambda: _BoundedCache(CREDIT_CACHE_SIZE))
 
     def df(self, alternatives: tuple[str, ...]) -> int:
         key = "\x1f".join(alternatives)
         return self._df.get_or_make(
             key, lambda: sum(1 for p in self.passages if any(a in p["match_text"] for a in alternatives))
         )
+
+    def credits(self, group: TermGroup) -> list[tuple[float, str | None]]:
+        """`term_credit` of the term in each passage, in `passages`' order."""
+        key = (group.label, group.kind, group.alternatives, group.related)
+        return self._credits.get_or_make(key, lambda: [term_credit(group, p["match_text"]) for p in self.passages])
 
 
 def analyze(
@@ -424,6 +433,9 @@ def _bigrams(word: str) -> set[str]:
     return {word[i : i + 2] for i in range(len(word) - 1)}
 
 
+_NO_CREDIT = (0.0, None)
+
+
 def term_credit(group: TermGroup, text: str) -> tuple[float, str | None]:
     """How much of `group` a passage's text has (0 to 1), and the alternative it has."""
     for alternative in group.alternatives:
@@ -433,7 +445,7 @@ def term_credit(group: TermGroup, text: str) -> tuple[float, str | None]:
         share = _partial(group.label, text)
         if share >= PARTIAL_MIN_SHARE:
             return PARTIAL_CREDIT * share, None
-    return 0.0, None
+    return _NO_CREDIT
 
 
 def _partial(word: str, text: str) -> float:
@@ -636,26 +648,29 @@ class KnowledgeBase:
             for pid, v in staff_said.items():
                 learned[pid] = max(v, learned.get(pid, 0.0))
         newest = max((p["year"] or 0) for p in snap.passages)
+        terms = list(zip(weights, content, focus, [snap.credits(g) for g in query.groups]))
         hits = []
-        for p in snap.passages:
+        for i, p in enumerate(snap.passages):
             if only_topic and topic and topic not in p["topics"]:
                 continue
             if only_entities and query.entities and not set(query.entities) & set(p["entities"]):
                 continue
             got = got_all = got_focus = best_matched = worst_missing = 0.0
             matched = []
-            for g, w, is_content, in_focus in zip(query.groups, weights, content, focus):
-                credit, found = term_credit(g, p["match_text"])
+            for w, is_content, in_focus, credits in terms:
+                credit, found = credits[i]
                 if found is not None:
                     matched.append(found)
                 got_all += w * credit
-                got_focus += w * credit if in_focus else 0.0
+                if in_focus:
+                    got_focus += w * credit
                 if is_content:
                     got += w * credit
                     if credit >= RELATED_CREDIT:
-                        best_matched = max(best_matched, w)
-                    else:
-                        worst_missing = max(worst_missing, w * (1 - credit))
+                        if w > best_matched:
+                            best_matched = w
+                    elif w * (1 - credit) > worst_missing:
+                        worst_missing = w * (1 - credit)
             example = like.get(p["id"], 0.0)
             if (
                 not matched

@@ -100,12 +100,16 @@ def test_another_year_is_declined_whatever_the_model(kb, question, declined):
     ],
 )
 def test_the_way_somewhere_or_an_office_holder_is_declined_whatever_the_model(kb, question, declined):
+    assert by_the_rule(kb, question, "ask_plan", "asks_no_plan_fact") == (declined, declined)
+
+
+def by_the_rule(kb, question: str, intent: str, rule: str) -> tuple[bool, bool]:
+    """Whether the rule's feature is set for the question, and whether it is declined by a model that would
+    answer anything."""
     from actions.plan import assess
 
-    generous = model(sure=0.0, fairly_sure=0.0)
-    found = assess(kb, question, "ask_plan", 0.95, model=generous)
-    assert found.features["asks_no_plan_fact"] == float(declined)
-    assert (found.decision.kind == policy.DECLINE) is declined
+    found = assess(kb, question, intent, 0.95, model=model(sure=0.0, fairly_sure=0.0))
+    return bool(found.features[rule]), found.decision.kind == policy.DECLINE
 
 
 @pytest.mark.parametrize(
@@ -125,12 +129,7 @@ def test_the_way_somewhere_or_an_office_holder_is_declined_whatever_the_model(kb
     ],
 )
 def test_a_road_the_plan_never_names_is_declined_whatever_the_model(kb, question, unknown):
-    from actions.plan import assess
-
-    generous = model(sure=0.0, fairly_sure=0.0)
-    found = assess(kb, question, "ask_roads", 0.95, model=generous)
-    assert found.features["unknown_road"] == float(unknown)
-    assert (found.decision.kind == policy.DECLINE) is unknown
+    assert by_the_rule(kb, question, "ask_roads", "unknown_road") == (unknown, unknown)
 
 
 @pytest.mark.parametrize(

@@ -291,6 +291,8 @@ CUES_FILE = Path(__file__).resolve().parent.parent / "nlu" / "data" / "cues.yml"
 IS_IT_NORMAL = re.compile(r"正常[吗嘛么啊呀吧不]|正不正常|正唔正常")
 # Following is asked in a few words too (关注金沙路, 有新消息告诉我, 取消关注); a long message that names the plan's words
 # and asks, and says none of these, is a question (…金沙路一下大雨就水浸…今年区里有没有打算修一修金沙路？).
+FOLLOW_CUES = re.compile(r"关注|订阅|退订|通知|提醒|告诉我|盯着|更新|新消息|不用再|别再|不要再|唔使")
+
 # How residents ask to stop (取消关注, 唔使再通知我, 招聘的消息不用发了), normalized: an unfollow message says one of these.
 STOP_CUES = re.compile(
     r"取消|退订|不要|不用|别再|别发|停止|停发|不使|不好再|不想|不再|没有需要|够了|算了|关掉|关闭|撤销|删除"
@@ -301,15 +303,13 @@ def asks_to_stop(message: dict[str, Any]) -> bool:
     return bool(STOP_CUES.search(normalize_question(message.get("text") or "")))
 
 
-FOLLOW_CUES = re.compile(r"关注|订阅|退订|通知|提醒|告诉我|盯着|更新|新消息|不用再|别再|不要再|唔使")
-
-
 def passes_on_as_question(message: dict[str, Any]) -> bool:
     """Whether the action of the message's intent passes it on to the answer action: a typed 👍/👎 that names
     the plan's words; a long about, what_can_you_do, ask_contact, following, forget_me or repeat message that names
     them and asks, and a long mode, voice, follow or unfollow message that also says none of its intent's cue words;
-    an unfollow message that asks to stop nothing and names the plan's words; a short one of about, what_can_you_do or ask_contact that the plan answers (`_chitchat_is_a_question`). The
-    question bank routes with this too (benchmarks/question_bank.py)."""
+    an unfollow message that asks to stop nothing and names the plan's words; a short one of about, what_can_you_do
+    or ask_contact that the plan answers (`_chitchat_is_a_question`). The question bank routes with this too
+    (benchmarks/question_bank.py)."""
     intent = (message.get("intent") or {}).get("name")
     if intent in ("feedback_helpful", "feedback_not_helpful"):
         return pressed_passage(message) is None and asks_about_the_plan(message.get("text") or "")

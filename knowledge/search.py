@@ -126,19 +126,24 @@ def resolve_reference(text: str, before: str) -> str:
 
 
 class _BoundedCache(OrderedDict):
-    """A dict that forgets its least recently used entries past `size` (every new word asked adds one)."""
+    """A dict that forgets its least recently used entries past `size` (every new word asked adds one). The action
+    server searches from several threads: the lock keeps one from forgetting what another is reading."""
 
     def __init__(self, size: int):
         super().__init__()
         self.size = size
+        self._lock = threading.Lock()
 
     def get_or_make(self, key, make):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
-        if len(self) > self.size:
-            self.popitem(last=False)
+        with self._lock:
+            if key in self:
+                self.move_to_end(key)
+                return self[key]
+        value = make()
+        with self._lock:
+            self[key] = value
+            if len(self) > self.size:
+                self.popitem(last=False)
         return value
 
 

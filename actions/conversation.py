@@ -183,14 +183,11 @@ def what_the_plan_lacks(message: dict[str, Any]) -> str:
     """For a message asking whom to call about a subject the plan names, for a fact it does not give (马山安置房一平方
     几多钱？想帮屋企人问下): what the plan lacks, said before the phone list, so the resident is not left to wonder
     whether the plan has the price. Empty when the message names none of the plan's words besides its cue words."""
-    from .plan import assess
-
     text = normalize_question(message.get("text") or "")
     if not plan_words(_cues(CHITCHAT_CUES["ask_contact"]).sub("", text)):
         return ""
-    intent = question_intent(message)
-    found = assess(knowledge_base(), text, intent["name"], intent["confidence"])
-    return found.why if found.decision.kind == DECLINE else ""
+    found = read_as_question(message)
+    return found.why if found is not None and found.decision.kind == DECLINE else ""
 
 
 class ActionRecordFeedback(Action):
@@ -244,17 +241,20 @@ QUESTION_CUES = (
 def asks_about_the_plan(text: str) -> bool:
     """True when typed text names two words (of two characters or more) that the plan has, or names one and
     asks something (街边的垃圾没人清理，有人管吗): a question, not a verdict on an answer (这个回答没什么用)."""
-    named = plan_words(text)
-    asks = any(cue in knowledge_base().analyze(text).text for cue in QUESTION_CUES)
+    query = knowledge_base().analyze(text)
+    named = _plan_words(query)
+    asks = any(cue in query.text for cue in QUESTION_CUES)
     return len(named) >= PLAN_WORDS_OF_A_QUESTION or (len(named) == 1 and asks)
 
 
 def plan_words(text: str) -> list[str]:
     """The words (of two characters or more) of `text` that the plan has."""
+    return _plan_words(knowledge_base().analyze(text))
+
+
+def _plan_words(query) -> list[str]:
     kb = knowledge_base()
-    return [
-        g.label for g in kb.analyze(text).groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)
-    ]
+    return [g.label for g in query.groups if g.is_content and g.kind != "char" and kb.in_plan(g.alternatives)]
 
 
 # Residents ask where the answers come from (about) or whom to call (contacts) in a few words; a long message that
@@ -384,13 +384,20 @@ def plan_answer(message: dict[str, Any]) -> str:
     NLU's best topic intent: 「爱心父母大联盟」是做什么的？, which the NLU may take for a question about the bot's
     sources, is answered surely; 资料是哪里来的 is declined. The topic intents' confidence is low for such a
     message, which the model counts against the plan: that is why a fairly-sure reading may be enough."""
+    found = read_as_question(message)
+    return found.decision.kind if found is not None else DECLINE
+
+
+def read_as_question(message: dict[str, Any]):
+    """The plan's assessment (actions.plan.Assessment) of the message read as a question with the NLU's best topic
+    intent; None when it has nothing to read."""
     from .plan import assess
 
     text = normalize_question(message.get("text") or "")
     if not has_meaningful_text(text):
-        return DECLINE
+        return None
     intent = question_intent(message)
-    return assess(knowledge_base(), text, intent["name"], intent["confidence"]).decision.kind
+    return assess(knowledge_base(), text, intent["name"], intent["confidence"])
 
 
 async def answer_as_question(dispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:

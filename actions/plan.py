@@ -521,9 +521,7 @@ NOT_GIVEN = {
 
 def _lacks(asked: list[str]) -> str:
     """计划里没有写具体地点, and the second kind asked too (那招聘会具体哪天在哪里办: 也没有写具体日期)."""
-    return "，也没有写".join(
-        f"计划里没有写{NOT_GIVEN[kind]}" if i == 0 else NOT_GIVEN[kind] for i, kind in enumerate(asked[:2])
-    )
+    return "计划里没有写" + "，也没有写".join(NOT_GIVEN[kind] for kind in asked[:2])
 
 
 def _why_declined(
